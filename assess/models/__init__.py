@@ -1,0 +1,18 @@
+"""SQLAlchemy models, one module per aggregate. Import from here."""
+from assess.models.audit import AuditLog, AuditLogIsAppendOnly
+from assess.models.bank import (
+    Battery, Competency, Item, ItemStatusChange, ItemVersion, Stimulus,
+)
+from assess.models.base import UTCDateTime, utcnow
+from assess.models.delivery import (
+    Attempt, AttemptEvent, Enrollment, Response, TestSection, TestSpec, Wave,
+)
+from assess.models.people import JOB_LEVELS, ROLES, Agency, PerformanceRating, Unit, User
+from assess.models.results import Review, Score, TalentPlacement, TalentSettings
+
+__all__ = [
+    "Agency", "Attempt", "AttemptEvent", "AuditLog", "AuditLogIsAppendOnly", "Battery",
+    "Competency", "Enrollment", "Item", "ItemStatusChange", "ItemVersion", "JOB_LEVELS",
+    "PerformanceRating", "ROLES", "Response", "Review", "Score", "Stimulus", "TalentPlacement",
+    "TalentSettings", "TestSection", "TestSpec", "UTCDateTime", "Unit", "User", "Wave", "utcnow",
+]

@@ -1,0 +1,125 @@
+"""Scores, assessor reviews and talent placements."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from assess.extensions import db
+from assess.models.base import JSONType, UTCDateTime, utcnow
+from assess.models.people import _in
+
+SCORE_METHODS = ("eap", "map", "mle")
+REVIEW_DECISIONS = ("approve", "flag", "override", "retest")
+REVIEW_STATES = ("pending", "confirmed", "rejected", "final")
+BANDS = ("optimal", "cukup_optimal", "kurang_optimal")
+POTENTIAL = ("rendah", "menengah", "tinggi")
+PERFORMANCE = ("bawah", "sesuai", "atas")
+
+
+class Score(db.Model):
+    """The score of one attempt on one competency, with the item versions it was computed from."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "competency_id"),
+        CheckConstraint(f"method IN {_in(SCORE_METHODS)}", name="method_valid"),
+        CheckConstraint("level BETWEEN 1 AND 5", name="level_range"),
+        CheckConstraint("se > 0", name="se_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    competency_id: Mapped[int] = mapped_column(
+        ForeignKey("competencies.id", ondelete="RESTRICT"), index=True
+    )
+    theta: Mapped[float]
+    se: Mapped[float]
+    method: Mapped[str] = mapped_column(String(8), default="eap")
+    level: Mapped[int]
+    n_items: Mapped[int]
+    person_fit: Mapped[Optional[float]]  # lz*
+    item_versions: Mapped[list] = mapped_column(JSONType, default=list)  # item_version ids used
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Review(db.Model):
+    """An assessor's decision on an attempt; overrides and re-tests need a second assessor."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint(f"decision IN {_in(REVIEW_DECISIONS)}", name="decision_valid"),
+        CheckConstraint(f"state IN {_in(REVIEW_STATES)}", name="state_valid"),
+        CheckConstraint(
+            "confirmed_by_id IS NULL OR confirmed_by_id <> assessor_id", name="four_eyes"
+        ),
+        CheckConstraint(
+            "new_level IS NULL OR new_level BETWEEN 1 AND 5", name="new_level_range"
+        ),
+        Index("ix_reviews_attempt", "attempt_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    assessor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="final")
+    competency_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("competencies.id", ondelete="RESTRICT")
+    )
+    old_level: Mapped[Optional[int]]
+    new_level: Mapped[Optional[int]]
+    reason_code: Mapped[Optional[str]] = mapped_column(String(32))
+    reason_text: Mapped[Optional[str]] = mapped_column(Text)
+    confirmed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class TalentSettings(db.Model):
+    """A versioned set of talent-mapping settings; placements record the version they used."""
+
+    __tablename__ = "talent_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    settings: Mapped[dict] = mapped_column(JSONType)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TalentPlacement(db.Model):
+    """A participant's place on the talent map: JPM, band, potential, performance, 9-box."""
+
+    __tablename__ = "talent_placements"
+    __table_args__ = (
+        UniqueConstraint("user_id", "settings_id", "wave_id"),
+        CheckConstraint("box IS NULL OR box BETWEEN 1 AND 9", name="box_range"),
+        CheckConstraint("cluster IS NULL OR cluster BETWEEN 1 AND 5", name="cluster_range"),
+        CheckConstraint(f"band IS NULL OR band IN {_in(BANDS)}", name="band_valid"),
+        CheckConstraint(f"potential IS NULL OR potential IN {_in(POTENTIAL)}", name="potential_valid"),
+        CheckConstraint(
+            f"performance IS NULL OR performance IN {_in(PERFORMANCE)}", name="performance_valid"
+        ),
+        Index("ix_talent_placements_cluster_box", "cluster", "box"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    wave_id: Mapped[Optional[int]] = mapped_column(ForeignKey("waves.id", ondelete="SET NULL"))
+    attempt_id: Mapped[Optional[int]] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
+    settings_id: Mapped[int] = mapped_column(ForeignKey("talent_settings.id", ondelete="RESTRICT"))
+    jpm: Mapped[Optional[float]]
+    band: Mapped[Optional[str]] = mapped_column(String(16))
+    potential_index: Mapped[Optional[float]]
+    potential: Mapped[Optional[str]] = mapped_column(String(10))
+    performance: Mapped[Optional[str]] = mapped_column(String(10))
+    box: Mapped[Optional[int]]
+    ready: Mapped[Optional[bool]]
+    cluster: Mapped[Optional[int]]
+    note: Mapped[Optional[str]] = mapped_column(Text)  # e.g. "data incomplete: no SKP"
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    settings: Mapped[TalentSettings] = relationship()

@@ -1,0 +1,71 @@
+"""The demo seed: realistic, valid and idempotent."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from assess.services.identity import parse_nip
+
+
+def snapshot(app):
+    from assess.extensions import db
+    from assess.models import Agency, Item, ItemVersion, Unit, User
+
+    with app.app_context():
+        return {
+            "agencies": db.session.execute(select(Agency.code, Agency.cluster).order_by(Agency.code)).all(),
+            "units": db.session.scalar(select(func.count(Unit.id))),
+            "users": db.session.execute(
+                select(User.role, User.nip, User.username, User.name, User.job_level, User.agency_id)
+                .order_by(User.id)).all(),
+            "items": db.session.scalar(select(func.count(Item.id))),
+            "versions": db.session.scalar(select(func.count(ItemVersion.id))),
+        }
+
+
+def test_seed_twice_gives_the_same_data(runner, app):
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    assert "Created:" in first.output
+    after_first = snapshot(app)
+    second = runner.invoke(args=["demo", "seed"])
+    assert second.exit_code == 0, second.output
+    assert "nothing changed" in second.output
+    assert snapshot(app) == after_first
+
+    users = after_first["users"]
+    participants = [u for u in users if u.role == "participant"]
+    assert len(participants) == 50
+    assert {u.username for u in users if u.role != "participant"} == {"admin", "asesor1", "asesor2"}
+    for p in participants:
+        parse_nip(p.nip)  # raises on an invalid NIP
+        assert p.job_level and p.agency_id
+    assert len({p.nip for p in participants}) == 50
+    clusters = {cluster for _, cluster in after_first["agencies"]}
+    assert clusters == {1, 2, 3, 4, 5}
+    codes = {code for code, _ in after_first["agencies"]}
+    assert {"BKN", "KEMENKEU", "KEMENKES", "KEMENAG", "LKPP"} <= codes
+    assert after_first["units"] >= 2 * len(codes)
+
+
+def test_seeded_accounts_can_sign_in(runner, app):
+    assert runner.invoke(args=["demo", "seed", "--bank", "/nonexistent"]).exit_code == 0
+    from assess.services.demo import DEMO_PARTICIPANT_NIP, demo_password
+
+    client = app.test_client()
+    r = client.post("/auth/login", data={"nip": DEMO_PARTICIPANT_NIP, "password": demo_password("participant")})
+    assert r.status_code == 302 and r.location.endswith("/me/")
+    client = app.test_client()
+    r = client.post("/auth/staff", data={"username": "admin", "password": demo_password("admin")})
+    assert r.status_code == 302 and r.location.endswith("/admin/")
+    out = runner.invoke(args=["demo", "accounts"]).output
+    assert DEMO_PARTICIPANT_NIP in out and "admin" in out and "asesor1" in out
+
+
+def test_demo_seed_is_refused_in_production(runner, app):
+    app.config["ENV_NAME"] = "production"
+    try:
+        result = runner.invoke(args=["demo", "seed"])
+    finally:
+        app.config["ENV_NAME"] = "testing"
+    assert result.exit_code != 0
+    assert "refusing to seed demo data" in result.output

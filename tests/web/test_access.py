@@ -1,0 +1,73 @@
+"""The access matrix: every route, every role, one table. A route missing here fails the test."""
+from __future__ import annotations
+
+import pytest
+
+ANYONE = "anyone"
+ROLES = ("anonymous", "participant", "assessor", "admin")
+
+# endpoint -> roles allowed (ANYONE: public). Add every new route here.
+EXPECTED: dict[str, object] = {
+    "static": ANYONE,
+    "main.index": ANYONE,
+    "main.set_language": ANYONE,
+    "main.healthz": ANYONE,
+    "auth.login": ANYONE,
+    "auth.staff_login": ANYONE,
+    "auth.logout": ANYONE,
+    "participant.home": {"participant"},
+    "review.queue": {"assessor", "admin"},
+    "admin.dashboard": {"admin"},
+    "admin.audit_log": {"admin"},
+    "admin.participants": {"admin"},
+    "api.me": {"participant", "assessor", "admin"},
+}
+
+SAMPLE_ARGS = {"code": "en", "filename": "css/app.css"}
+
+
+def _url(rule) -> str:
+    return rule.rule if not rule.arguments else rule.build({a: SAMPLE_ARGS.get(a, 1) for a in rule.arguments})[1]
+
+
+def test_every_route_has_an_entry(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - EXPECTED.keys()
+    assert not missing, f"routes without an access rule in EXPECTED: {sorted(missing)}"
+    stale = EXPECTED.keys() - endpoints
+    assert not stale, f"EXPECTED lists routes that no longer exist: {sorted(stale)}"
+
+
+def test_access_matrix(app, make_user, login):
+    users = {role: make_user(role) for role in ROLES[1:]}
+    failures = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        allowed = EXPECTED[rule.endpoint]
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+        url = _url(rule)
+        for role in ROLES:
+            client = app.test_client()
+            if role != "anonymous":
+                login(users[role], c=client)
+            response = client.open(url, method=method)
+            status = response.status_code
+            to_login = status == 302 and "/auth/" in (response.location or "") and "next=" in (response.location or "")
+            if allowed == ANYONE or role in allowed:
+                ok = status not in (401, 403) and not to_login
+            elif role == "anonymous":
+                ok = status == 401 if rule.rule.startswith("/api/") else to_login
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(f"{method} {url} as {role}: {status} {response.location or ''}")
+    assert not failures, "\n".join(failures)
+
+
+def test_api_errors_are_json(client, make_user, login):
+    response = client.get("/api/me")
+    assert response.status_code == 401 and response.is_json
+    assert client.get("/api/nothing-here").is_json
+    login(make_user("participant"))
+    body = client.get("/api/me").get_json()
+    assert body["role"] == "participant"
+    assert "password_hash" not in body and "session_token" not in body

@@ -1,0 +1,140 @@
+"""Security headers, health check, error pages in both languages, audit log, i18n catalogs."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_security_headers_on_every_kind_of_response(client):
+    for path in ("/", "/auth/login", "/healthz", "/does-not-exist", "/static/css/app.css"):
+        response = client.get(path)
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_carry_no_inline_script_or_style(client, make_user, login):
+    pages = ["/", "/auth/login", "/auth/staff", "/nope"]
+    login(make_user("admin"))
+    pages += ["/admin/", "/admin/audit", "/admin/participants"]
+    for path in pages:
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>" not in html and "style=" not in html and "onclick" not in html, path
+
+
+def test_healthz_reports_the_database(client, monkeypatch):
+    ok = client.get("/healthz")
+    assert ok.status_code == 200 and ok.get_json()["database"] == "ok"
+
+    from assess.extensions import db
+
+    def broken(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", broken)
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.get_json() == {"status": "error", "database": "unreachable"}
+
+
+def test_error_pages_in_both_languages(client):
+    assert "Halaman tidak ditemukan" in client.get("/nope").get_data(as_text=True)
+    client.get("/lang/en")
+    page = client.get("/nope")
+    assert page.status_code == 404 and "Page not found" in page.get_data(as_text=True)
+
+
+def test_language_switch_defaults_to_indonesian(client):
+    assert 'lang="id"' in client.get("/").get_data(as_text=True)
+    assert "Masuk sebagai peserta" in client.get("/auth/login").get_data(as_text=True)
+    response = client.get("/lang/en?next=/auth/login")
+    assert response.status_code == 302 and response.location == "/auth/login"
+    english = client.get("/auth/login").get_data(as_text=True)
+    assert 'lang="en"' in english and "Participant sign-in" in english
+    assert client.get("/lang/fr").status_code == 404
+
+
+def test_server_error_rolls_back_and_leaks_no_traceback(app):
+    from assess import create_app
+    from config import TestingConfig
+
+    class Config(TestingConfig):
+        PROPAGATE_EXCEPTIONS = False
+
+    other = create_app(Config)
+
+    @other.route("/boom")
+    def boom():
+        raise RuntimeError("secret internal detail")
+
+    response = other.test_client().get("/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Terjadi kesalahan pada sistem kami" in body
+    assert "secret internal detail" not in body and "Traceback" not in body
+    api = other.test_client().get("/api/nowhere")
+    assert api.status_code == 404 and api.is_json
+
+
+def test_audit_rows_for_sign_in_and_admin_pages(app, client, make_user, login):
+    from assess.extensions import db
+    from assess.models import AuditLog
+
+    admin = make_user("admin")
+    client.post("/auth/staff", data={"username": admin.username, "password": "wrong"},
+                environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    login(admin)
+    client.get("/admin/participants")
+    with app.app_context():
+        rows = db.session.execute(select(AuditLog).order_by(AuditLog.id)).scalars().all()
+    assert [r.action for r in rows] == ["auth.login_failed", "auth.login", "admin.view_personal_data"]
+    failed, success, viewed = rows
+    assert failed.ip == "10.9.8.7" and failed.actor_id is None and failed.target_id == str(admin.id)
+    assert success.actor_id == admin.id and success.target_type == "users"
+    assert viewed.actor_id == admin.id
+    assert all(r.at.tzinfo is not None for r in rows)
+
+
+def test_audit_log_rows_cannot_be_changed(app, make_user):
+    from assess.extensions import db
+    from assess.models import AuditLog, AuditLogIsAppendOnly
+    from assess.services import audit
+
+    with app.app_context():
+        row = audit.record("test.action", actor_label="test")
+        db.session.commit()
+        row.action = "tampered"
+        with pytest.raises(AuditLogIsAppendOnly):
+            db.session.flush()
+        db.session.rollback()
+        with pytest.raises(AuditLogIsAppendOnly):
+            db.session.delete(db.session.get(AuditLog, row.id))
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_indonesian_catalog_is_complete_and_current(tmp_path):
+    """Every marked string is in the catalog and translated; nothing is left fuzzy."""
+    from babel.messages.pofile import read_po
+
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg",
+         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    source = {m.id for m in read_po(pot.open("rb")) if m.id}
+    catalog = read_po((ROOT / "assess/translations/id/LC_MESSAGES/messages.po").open("rb"))
+    translated = {m.id for m in catalog if m.id and m.string and "fuzzy" not in m.flags}
+    missing = source - translated
+    assert not missing, f"strings without an Indonesian translation (run make i18n-update): {sorted(missing)}"
