@@ -15,6 +15,7 @@ BANK_DIR = Path(__file__).resolve().parent.parent / "item_bank"
 demo_cli = AppGroup("demo", help="Demo data: seed it, list the demo accounts.")
 bank_cli = AppGroup("bank", help="The item bank: import and validate bank files.")
 users_cli = AppGroup("users", help="Accounts: create staff users.")
+attempts_cli = AppGroup("attempts", help="Attempts: close expired ones, rescore a wave.")
 
 
 def _refuse_in_production() -> None:
@@ -110,7 +111,41 @@ def create_staff(username: str, name: str, role: str, password: str) -> None:
     click.echo(f"Created {role} {username}")
 
 
+@attempts_cli.command("expire")
+def attempts_expire() -> None:
+    """Close and score every in-progress attempt whose deadline has passed (run it from cron)."""
+    from assess.services import delivery
+
+    closed = delivery.expire_due()
+    click.echo(f"Closed and scored {closed} expired attempt(s).")
+
+
+@attempts_cli.command("rescore")
+@click.option("--wave", "wave_code", required=True, help="Code of the wave whose attempts to rescore.")
+def attempts_rescore(wave_code: str) -> None:
+    """Recompute the scores of every submitted or expired attempt of a wave."""
+    from sqlalchemy import select
+
+    from assess.models import Attempt, Wave
+    from assess.services import audit, scoring
+
+    wave = db.session.execute(select(Wave).where(Wave.code == wave_code)).scalar_one_or_none()
+    if wave is None:
+        raise click.ClickException(f"no wave with code {wave_code!r}")
+    ids = list(db.session.execute(select(Attempt.id).where(
+        Attempt.wave_id == wave.id, Attempt.status.in_(("submitted", "expired")))).scalars())
+    with click.progressbar(ids, label=f"Rescoring {len(ids)} attempts", file=click.get_text_stream("stderr")) as bar:
+        for n, attempt_id in enumerate(bar, start=1):
+            scoring.score_attempt(db.session.get(Attempt, attempt_id))
+            if n % 200 == 0:
+                db.session.commit()
+    audit.record("attempts.rescore", actor_label="cli", target=wave, detail={"attempts": len(ids)})
+    db.session.commit()
+    click.echo(f"Rescored {len(ids)} attempt(s) of wave {wave_code}.")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(attempts_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(bank_cli)
     app.cli.add_command(users_cli)

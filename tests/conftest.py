@@ -154,3 +154,74 @@ def login(client):
 
 def postgres_admin_url() -> str:
     return os.environ.get("POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def make_competency(app):
+    """A competency with ``n`` operational items of one type, parameters spread over levels."""
+    from assess.extensions import db
+    from assess.models import Battery, Competency, Item, ItemVersion
+
+    def factory(code: str = "T.01", item_type: str = "mc", n: int = 10, model: str | None = None):
+        model = model or {"mc": "2pl", "sjt": "grm", "likert": "grm"}[item_type]
+        with app.app_context():
+            battery = db.session.execute(db.select(Battery).filter_by(code="test")).scalar_one_or_none()
+            if battery is None:
+                battery = Battery(code="test", name_id="Uji", name_en="Test")
+            comp = Competency(code=code, name_id=f"Kompetensi {code}", name_en=f"Competency {code}",
+                              item_type=item_type, irt_model=model, battery=battery)
+            db.session.add(comp)
+            for i in range(n):
+                level = 1 + i % 5
+                b = -2.0 + level - 1 + 0.1 * (i % 3)
+                fields = dict(item_type=item_type, level=level, stem=f"Soal {code} nomor {i + 1}",
+                              irt_model=model, a=1.0 + 0.1 * (i % 4))
+                if item_type == "mc":
+                    fields.update(options=[{"text": f"Pilihan {k}", "score": 1 if k == i % 4 else 0} for k in range(4)],
+                                  b=b, c=0.2 if model == "3pl" else 0.0)
+                elif item_type == "sjt":
+                    scores = [(k + i) % 5 + 1 for k in range(5)]
+                    fields.update(options=[{"text": f"Tindakan {k}", "score": s} for k, s in enumerate(scores)],
+                                  thresholds=[b - 1.5, b - 0.5, b + 0.5, b + 1.5])
+                else:
+                    fields.update(options=[], thresholds=[b - 1.5, b - 0.5, b + 0.5, b + 1.5],
+                                  reverse_keyed=i % 3 == 0)
+                item = Item(code=f"{code}-{i + 1:03d}", competency=comp, status="operational")
+                item.versions.append(ItemVersion(version=1, **fields))
+                db.session.add(item)
+            db.session.commit()
+            return comp.id
+
+    return factory
+
+
+@pytest.fixture
+def make_wave(app):
+    """An open wave whose spec has the given sections; enrols the given users."""
+    from datetime import timedelta
+
+    from assess.extensions import db
+    from assess.models import Enrollment, TestSection, TestSpec, Wave, utcnow
+
+    def factory(sections: list[dict], users=(), minutes: int = 30, show_scores: bool = False,
+                opens_in_hours: float = -1, closes_in_hours: float = 24, shuffle: bool = True):
+        n = next(_serials)
+        with app.app_context():
+            spec = TestSpec(code=f"SPEC{n}", name=f"Tes {n}", time_limit_minutes=minutes,
+                            shuffle_options=shuffle, is_active=True)
+            for position, s in enumerate(sections):
+                s = dict(s)
+                layout = s.pop("layout", "item")
+                spec.sections.append(TestSection(position=position, settings={"layout": layout, **s.pop("settings", {})}, **s))
+            now = utcnow()
+            wave = Wave(code=f"W{n}", name=f"Gelombang {n}", spec=spec, show_scores=show_scores,
+                        opens_at=now + timedelta(hours=opens_in_hours),
+                        closes_at=now + timedelta(hours=closes_in_hours))
+            db.session.add(wave)
+            db.session.flush()
+            for user in users:
+                db.session.add(Enrollment(wave_id=wave.id, user_id=user.id, source="manual"))
+            db.session.commit()
+            return wave.id
+
+    return factory

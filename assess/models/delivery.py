@@ -65,6 +65,7 @@ class TestSection(db.Model):
     settings: Mapped[dict] = mapped_column(JSONType, default=dict)
 
     spec: Mapped[TestSpec] = relationship(back_populates="sections")
+    competency: Mapped["Competency"] = relationship()  # noqa: F821
 
 
 class Wave(db.Model):

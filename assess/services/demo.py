@@ -171,4 +171,60 @@ def seed(bank_dir: Path | None = None) -> SeedReport:
         result = bank.import_bank(bank_dir, actor=None, update_existing=False)
         for key, n in result.counts.items():
             report.bump(key, n)
+        seed_demo_wave(report)
     return report
+
+
+DEMO_SPEC = {
+    "code": "DEMO-2026",
+    "name": "Asesmen Kompetensi ASN Pemindahan IKN (demo)",
+    "instructions": (
+        "Asesmen ini terdiri atas tiga bagian. Kerjakan dengan jujur sesuai pengalaman dan "
+        "penilaian Anda sendiri; tidak ada jawaban yang merugikan untuk dipilih apa adanya.\n\n"
+        "- **Bagian 1, Integritas**: penilaian situasional, pilih tindakan yang paling tepat.\n"
+        "- **Bagian 2, Keamanan Digital**: adaptif, soal berikutnya menyesuaikan jawaban Anda.\n"
+        "- **Bagian 3, Adaptif (BerAKHLAK)**: pernyataan diri, pilih tingkat persetujuan Anda."
+    ),
+    "time_limit_minutes": 45,
+    "sections": [
+        {"competency": "M.01", "method": "random", "n_items": 6, "layout": "item"},
+        {"competency": "DL.03", "method": "cat", "min_items": 5, "max_items": 10, "se_target": 0.45},
+        {"competency": "BA.06", "method": "random", "n_items": 8, "layout": "section"},
+    ],
+}
+DEMO_WAVE = {"code": "DEMO-GEL-1", "name": "Gelombang Demo 2026: seluruh klaster", "days_open": 60}
+
+
+def seed_demo_wave(report: SeedReport) -> None:
+    """A test spec with a fixed-style, an adaptive and a Likert part, and an open wave for all."""
+    from datetime import timedelta
+
+    from assess.models import Competency, TestSection, TestSpec, Wave, utcnow
+    from assess.services import delivery
+
+    spec = db.session.execute(select(TestSpec).filter_by(code=DEMO_SPEC["code"])).scalar_one_or_none()
+    competencies = {c.code: c for c in db.session.execute(select(Competency)).scalars()}
+    if spec is None:
+        if not all(s["competency"] in competencies for s in DEMO_SPEC["sections"]):
+            return  # no bank loaded: no demo test
+        spec = TestSpec(code=DEMO_SPEC["code"], name=DEMO_SPEC["name"], instructions=DEMO_SPEC["instructions"],
+                        time_limit_minutes=DEMO_SPEC["time_limit_minutes"], shuffle_options=True, is_active=True)
+        for position, s in enumerate(DEMO_SPEC["sections"]):
+            spec.sections.append(TestSection(
+                competency_id=competencies[s["competency"]].id, position=position, method=s["method"],
+                n_items=s.get("n_items"), min_items=s.get("min_items"), max_items=s.get("max_items"),
+                se_target=s.get("se_target"), settings={"layout": s.get("layout", "item")}))
+        db.session.add(spec)
+        report.bump("test_specs")
+    wave = db.session.execute(select(Wave).filter_by(code=DEMO_WAVE["code"])).scalar_one_or_none()
+    if wave is None:
+        now = utcnow().replace(minute=0, second=0, microsecond=0)
+        wave = Wave(code=DEMO_WAVE["code"], name=DEMO_WAVE["name"], spec=spec, cluster=None,
+                    opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=DEMO_WAVE["days_open"]),
+                    timezone="Asia/Jakarta", show_scores=False, targets={})
+        db.session.add(wave)
+        db.session.flush()
+        report.bump("waves")
+    added = delivery.enroll_by_rule(wave)
+    if added:
+        report.bump("enrollments", added)
