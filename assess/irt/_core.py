@@ -79,18 +79,25 @@ def check_responses(responses: ArrayLike, items: ItemBank) -> NDArray[np.int64]:
 class Design:
     """Responses encoded for the matrix products (private).
 
+    One matrix ``y = [Y_r | M | 1]`` of shape (N, C [+ J] + 1): the reduced one-hot
+    columns (one per item and category ≥ 1), the administered mask (only when some item
+    was not administered to someone) and a column of ones, so that the log-likelihood, the
+    constant ``Σ_j log P_j0`` and the log prior all come out of one matrix product, and the
+    expected counts (with the posterior mass per grid point) out of another.
+
     Attributes
     ----------
-    yr : (N, C) ndarray
-        Reduced one-hot matrix, one column per (item, category ≥ 1).
-    mask : (N, J) ndarray or None
-        1.0 where administered; None when every item was administered to everyone.
+    y : (N, C [+ J] + 1) ndarray
+    n_cols : int
+        C, the reduced one-hot columns.
+    has_mask : bool
     col_item, col_cat : (C,) ndarray of int
-        Item and category of each column of ``yr``.
+        Item and category of each reduced one-hot column.
     """
 
-    yr: _F
-    mask: _F | None
+    y: _F
+    n_cols: int
+    has_mask: bool
     col_item: NDArray[np.int64]
     col_cat: NDArray[np.int64]
     n_items: int
@@ -100,47 +107,54 @@ class Design:
     def build(cls, x: NDArray[np.int64], n_categories: NDArray[np.int64]) -> Design:
         N, J = x.shape
         administered = x >= 0
-        complete = bool(administered.all())
+        has_mask = not bool(administered.all())
         kminus = n_categories - 1
+        C = int(kminus.sum())
         col_item = np.repeat(np.arange(J), kminus)
         starts = np.concatenate([[0], np.cumsum(kminus)[:-1]])
-        col_cat = np.arange(col_item.size) - starts[col_item] + 1
+        col_cat = np.arange(C) - starts[col_item] + 1
+        width = C + (J if has_mask else 0) + 1
+        y = np.zeros((N, width))
         if np.all(kminus == 1):
-            yr = (x == 1).astype(np.float64)
+            np.equal(x, 1, out=y[:, :C], casting="unsafe")
         else:
-            C = int(kminus.sum())
-            yr = np.zeros((N, C))
             pos = x > 0
-            flat = (np.arange(N)[:, None] * C + starts[None, :] + x - 1)[pos]
-            yr.reshape(-1)[flat] = 1.0
-        mask = None if complete else administered.astype(np.float64)
-        return cls(yr, mask, col_item, col_cat, J, int(n_categories.max()))
+            flat = (np.arange(N)[:, None] * width + starts[None, :] + x - 1)[pos]
+            y.reshape(-1)[flat] = 1.0
+        if has_mask:
+            y[:, C: C + J] = administered
+        y[:, -1] = 1.0
+        return cls(y, C, has_mask, col_item, col_cat, J, int(n_categories.max()))
 
     @property
     def n_persons(self) -> int:
-        return self.yr.shape[0]
+        return self.y.shape[0]
 
-    def loglik_grid(self, logp: _F) -> _F:
-        """(N, Q) log-likelihood of each person at each grid point; logp is (Q, J, K)."""
-        base = logp[:, :, 0]                                        # (Q, J)
-        diff = logp[:, self.col_item, self.col_cat] - base[:, self.col_item]   # (Q, C)
-        L = self.yr @ diff.T
-        if self.mask is None:
-            L += base.sum(axis=1)[None, :]
+    def loglik_grid(self, logp: _F, log_prior: _F | None = None) -> _F:
+        """(N, Q) log-likelihood (plus ``log_prior``, if given) of each person at each grid
+        point; ``logp`` is (Q, J, K)."""
+        Q = logp.shape[0]
+        base = logp[:, :, 0]                                                   # (Q, J)
+        w = np.empty((Q, self.y.shape[1]))
+        w[:, : self.n_cols] = logp[:, self.col_item, self.col_cat] - base[:, self.col_item]
+        const = np.zeros(Q) if log_prior is None else np.array(log_prior, dtype=np.float64)
+        if self.has_mask:
+            w[:, self.n_cols: self.n_cols + self.n_items] = base
         else:
-            L += self.mask @ base.T
-        return L
+            const = const + base.sum(axis=1)
+        w[:, -1] = const
+        return self.y @ w.T
 
     def expected_counts(self, post: _F) -> _F:
         """(Q, J, K) expected number of responses in each category at each grid point."""
         Q = post.shape[1]
-        rr = post.T @ self.yr                                        # (Q, C)
-        if self.mask is None:
-            nq = np.broadcast_to(post.sum(axis=0)[:, None], (Q, self.n_items))
+        r = self.y.T @ post                                                  # (width, Q)
+        if self.has_mask:
+            nq = r[self.n_cols: self.n_cols + self.n_items].T                  # (Q, J)
         else:
-            nq = post.T @ self.mask                                   # (Q, J)
+            nq = np.broadcast_to(r[-1][:, None], (Q, self.n_items))
         counts = np.zeros((Q, self.n_items, self.n_cat_max))
-        counts[:, self.col_item, self.col_cat] = rr
+        counts[:, self.col_item, self.col_cat] = r[: self.n_cols].T
         counts[:, :, 0] = np.maximum(nq - counts[:, :, 1:].sum(axis=2), 0.0)
         return counts
 
@@ -171,8 +185,8 @@ def grid_log_probs(items: ItemBank, theta: _F) -> _F:
     return out
 
 
-def posterior(L: _F, log_prior: _F) -> tuple[_F, _F]:
-    """Normalise ``L + log_prior`` row-wise in place.
+def posterior(L: _F, log_prior: _F | None = None) -> tuple[_F, _F]:
+    """Normalise ``L + log_prior`` row-wise in place (``log_prior`` may already be in L).
 
     Returns
     -------
@@ -181,7 +195,8 @@ def posterior(L: _F, log_prior: _F) -> tuple[_F, _F]:
     log_marginal : (N,) ndarray
         ``log Σ_q exp(L_iq + log_prior_q)``.
     """
-    L += log_prior[None, :]
+    if log_prior is not None:
+        L += log_prior[None, :]
     m = L.max(axis=1)
     L -= m[:, None]
     # exp(-600) ≈ 1e-261 is negligible against the row maximum exp(0) = 1, and keeps the

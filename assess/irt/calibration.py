@@ -64,7 +64,6 @@ DEFAULT_GUESS_PRIOR: tuple[float, float] = (5.0, 17.0)
 
 _F = NDArray[np.float64]
 _FULL_COV_LIMIT = 4000      # above this many free parameters, SEs use per-item blocks
-_PROBLEM_REASONS = ("too few responses", "no variance", "category never observed")
 
 
 @dataclass(frozen=True)
@@ -231,15 +230,19 @@ def _m_step(g: _Group, theta: _F, counts: _F, guess: tuple[float, float] | None,
     """Fisher scoring for all items of a group at once; counts is (Q, J_g, K_g)."""
     params = g.params.copy()
     nq = counts.sum(axis=2)                                     # (Q, J)
+    counts_j = np.ascontiguousarray(counts.transpose(1, 0, 2)).reshape(counts.shape[1], 1, -1)
     free = g.free
     obj = _objective(g, params, theta, counts, guess, slope)
     eye = np.eye(params.shape[1])
     for _ in range(max_inner):
         logp, dl, _ = kernel(g.model, params, g.ncat, theta, param_derivs=True)
         assert dl is not None
-        p = np.exp(logp)
-        grad = np.einsum("qjk,qjkp->jp", counts, dl)
-        info = np.einsum("qjkp,qjkr->jpr", (nq[:, :, None] * p)[..., None] * dl, dl)
+        Q, J, K, P = dl.shape
+        # contract over (grid point, category) with batched matrix products per item
+        dlj = np.ascontiguousarray(dl.transpose(1, 0, 2, 3)).reshape(J, Q * K, P)
+        grad = (counts_j @ dlj)[:, 0, :]
+        w = (nq[:, :, None] * np.exp(logp)).transpose(1, 0, 2).reshape(J, Q * K, 1)
+        info = np.matmul(dlj.transpose(0, 2, 1), w * dlj)
         _, pg, pn = _log_prior(g, params, guess, slope)
         grad += pg
         info += pn
@@ -249,7 +252,7 @@ def _m_step(g: _Group, theta: _F, counts: _F, guess: tuple[float, float] | None,
         info += eye[None] * 1e-10
         # Levenberg-Marquardt safeguard: items whose Fisher step does not raise their
         # objective retry with a damped, more gradient-like step (μ grows tenfold).
-        diag = np.einsum("jpp->jp", info)
+        diag = np.diagonal(info, axis1=1, axis2=2).copy()
         mu = np.zeros(params.shape[0])
         todo = np.ones(params.shape[0], dtype=bool)
         moved = np.zeros(params.shape[0])
@@ -295,34 +298,54 @@ def _category_counts(x: NDArray[np.int64], k_max: int) -> NDArray[np.int64]:
 
 
 def _start_values(x: NDArray[np.int64], ncat: NDArray[np.int64], models: Sequence[str],
-                  guess: tuple[float, float] | None) -> list[_F]:
-    """Per item slope-intercept starting values from proportions and rest-score correlations."""
-    # Correlation of each item (scaled to 0..1) with the mean of the person's other items,
-    # over the persons who answered it and something else; sums by matrix-vector products.
+                  guess: tuple[float, float] | None, cat_counts: NDArray[np.int64]
+                  ) -> list[_F]:
+    """Per item slope-intercept starting values from proportions and rest-score correlations.
+
+    The slope comes from the correlation r of the item (scaled to 0..1) with the rest
+    score, ``a ≈ 1.7 · 1.25 r / sqrt(1 - r²)``; intercepts from the category proportions
+    through the normal-ogive approximation ``d ≈ 1.7 Φ⁻¹(p) sqrt(1 + (a / 1.7)²)``.
+    """
     administered = x >= 0
-    w = administered.astype(np.float64)
-    cnt = w.sum(axis=1)
-    use = cnt > 1
-    w[~use] = 0.0
-    xs = np.where(administered, x, 0) / (ncat - 1)[None, :]
-    xs[~use] = 0.0
-    u = np.where(use, 1.0 / np.maximum(cnt - 1, 1), 0.0)
-    tot = xs.sum(axis=1)
-    xs2 = xs * xs
-    n = np.maximum(w.sum(axis=0), 1.0)
-    sx = xs.sum(axis=0)
-    sxx = xs2.sum(axis=0)
-    sr = w.T @ (tot * u) - xs.T @ u
-    sxr = xs.T @ (tot * u) - xs2.T @ u
-    srr = w.T @ (tot * tot * u * u) - 2 * (xs.T @ (tot * u * u)) + xs2.T @ (u * u)
-    cov = sxr / n - sx * sr / n**2
-    vx = sxx / n - (sx / n) ** 2
-    vr = srr / n - (sr / n) ** 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = cov / np.sqrt(vx * vr)
+    if administered.all():
+        # every sum is a matrix-vector product: cov(x_j, T - x_j) = cov(x_j, T) - var(x_j)
+        N = x.shape[0]
+        xs = x / (ncat - 1)[None, :]
+        mean = xs.sum(axis=0) / N
+        tot = xs.sum(axis=1)
+        tot -= tot.mean()
+        cov_t = (xs.T @ tot) / N
+        var_x = np.einsum("ij,ij->j", xs, xs) / N - mean**2
+        var_t = float(tot @ tot) / N
+        cov = cov_t - var_x
+        vr = var_t - 2 * cov_t + var_x
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = cov / np.sqrt(var_x * vr)
+    else:
+        # mean of the person's other answered items, over persons with two or more answers
+        w = administered.astype(np.float64)
+        cnt = w.sum(axis=1)
+        use = cnt > 1
+        w[~use] = 0.0
+        xs = np.where(administered, x, 0) / (ncat - 1)[None, :]
+        xs[~use] = 0.0
+        u = np.where(use, 1.0 / np.maximum(cnt - 1, 1), 0.0)
+        tot = xs.sum(axis=1)
+        xs2 = xs * xs
+        n = np.maximum(w.sum(axis=0), 1.0)
+        sx = xs.sum(axis=0)
+        sxx = xs2.sum(axis=0)
+        sr = w.T @ (tot * u) - xs.T @ u
+        sxr = xs.T @ (tot * u) - xs2.T @ u
+        srr = w.T @ (tot * tot * u * u) - 2 * (xs.T @ (tot * u * u)) + xs2.T @ (u * u)
+        cov = sxr / n - sx * sr / n**2
+        vx = sxx / n - (sx / n) ** 2
+        vr = srr / n - (sr / n) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = cov / np.sqrt(vx * vr)
     r = np.clip(np.nan_to_num(r, nan=0.3), 0.1, 0.85)
     a0 = np.clip(1.702 * 1.25 * r / np.sqrt(1 - r**2), 0.4, 3.0)
-    freq_all = _category_counts(x, int(ncat.max())) + 0.5
+    freq_all = cat_counts + 0.5
     out = []
     for j, m in enumerate(models):
         k = int(ncat[j])
@@ -350,7 +373,7 @@ def _start_values(x: NDArray[np.int64], ncat: NDArray[np.int64], models: Sequenc
 
 # ----------------------------------------------------------------------------- scores
 
-def _person_scores(groups: Sequence[_Group], xt: NDArray[np.int64], post: _F, theta: _F,
+def _person_scores(groups: Sequence[_Group], xt: NDArray[np.integer], post: _F, theta: _F,
                    ) -> tuple[_F, list[tuple[int, int, int]]]:
     """Per-person gradients of the log marginal likelihood w.r.t. the free item parameters.
 
@@ -405,7 +428,7 @@ def _person_scores(groups: Sequence[_Group], xt: NDArray[np.int64], post: _F, th
                 np.multiply(tmp, ones[js], out=tmp)  # type: ignore[index]
                 out += tmp
             else:
-                dk = np.ascontiguousarray(dl[:, js, :, pi].reshape(Q, n * K).T)   # (n K, Q)
+                dk = np.ascontiguousarray(dl[:, :, :, pi][:, js].reshape(Q, n * K).T)  # (n K, Q)
                 a = (dk @ post_t).reshape(n, K, N)
                 idx = np.maximum(xg[js], 0)[:, None, :]
                 out[...] = np.take_along_axis(a, idx, axis=1)[:, 0, :]
@@ -532,7 +555,7 @@ def calibrate(
             raise ValueError(f"responses[{i}, {j}] = {x[i, j]} is not an integer category")
         x = np.where(nan, -1, filled).astype(np.int64)
     elif x.dtype.kind in "iub":
-        x = x.astype(np.int64)
+        x = x.astype(np.int64, copy=False)          # never written to
     else:
         raise ValueError(f"responses must be numeric, got dtype {x.dtype}")
     N, J = x.shape
@@ -640,7 +663,8 @@ def calibrate(
     # groups: anchors (fixed) by model, then estimated items by model
     guess = None if guess_prior is None else (float(guess_prior[0]), float(guess_prior[1]))
     slope = None if slope_prior is None else (float(slope_prior[0]), float(slope_prior[1]))
-    starts = _start_values(xk, ncat_k, models_k, guess)
+    counts_k = cat_counts[kept] if Nk == N else _category_counts(xk, int(ncat_k.max()))
+    starts = _start_values(xk, ncat_k, models_k, guess, counts_k)
     groups: list[_Group] = []
     for fixed in (True, False):
         for m in MODELS:
@@ -663,7 +687,7 @@ def calibrate(
                     free[r, : starts[t].size] = True
             groups.append(_Group(m, cols, params, kg, free, fixed))
 
-    est_sd = any(m == "rasch" and not g.fixed for g in groups for m in [g.model]) or bool(anchor_pos)
+    est_sd = any(g.model == "rasch" and not g.fixed for g in groups) or bool(anchor_pos)
     est_mean = bool(anchor_pos)
     design = Design.build(xk, ncat_k)
     z, log_w = standard_grid(n_quad)
@@ -679,7 +703,7 @@ def calibrate(
 
     def e_step(state: list[_F], mu: float, sd: float) -> tuple[_F, float, _F]:
         logp, theta = logp_all(state, mu, sd)
-        post, lm = posterior(design.loglik_grid(logp), log_w)
+        post, lm = posterior(design.loglik_grid(logp, log_w))
         return post, float(lm.sum()), theta
 
     def m_step(state: list[_F], mu: float, sd: float, post: _F, theta: _F
@@ -836,25 +860,40 @@ def calibrate(
         else:
             t = irt["thresholds"]
             th[g.cols, : t.shape[1]] = np.where(np.isfinite(t), t, np.nan)
-    if est_sd and not anchor_pos:
-        pass  # Rasch: items stay on the θ scale (a = 1), the SD is reported separately
+    for t, j in enumerate(kept):              # anchors keep their exact given values
+        if j in anchor_pos:
+            k = anchor_pos[int(j)]
+            a[t], b[t], c[t] = anchors.a[k], anchors.b[k], anchors.c[k]  # type: ignore[union-attr]
+            th[t] = np.nan
+            w = min(th.shape[1], anchors.thresholds.shape[1])  # type: ignore[union-attr]
+            th[t, :w] = anchors.thresholds[k, :w]  # type: ignore[union-attr]
     bank = ItemBank(tuple(ids[j] for j in kept), tuple(models_k), a, b, c, th, ncat_k)
 
     mean_se = sd_se = float("nan")
     if standard_errors:
-        S, labels = _person_scores(groups, np.ascontiguousarray(xk.T), post, theta)
-        latent_cols = []
-        extra = []
-        if est_mean:
-            extra.append((post @ theta - mu) / sd**2)
-            latent_cols.append("mean")
-        if est_sd:
-            extra.append((post @ (theta - mu) ** 2 - sd**2) / sd**3)
-            latent_cols.append("sd")
-        if extra:
-            S = np.vstack([S, np.array(extra)])
-        P = S.shape[0]
-        info = S @ S.T
+        # Σ_i s_i s_iᵀ accumulated over blocks of persons, so the (P, N) score matrix is
+        # never held whole (P can reach thousands for a large bank).
+        xt = np.ascontiguousarray(xk.T, dtype=np.int16)      # categories are small
+        latent_cols = (["mean"] if est_mean else []) + (["sd"] if est_sd else [])
+        info = np.zeros((0, 0))
+        labels: list[tuple[int, int, int]] = []
+        n_free = sum(int(g.free.sum()) for g in groups if not g.fixed) + len(latent_cols)
+        block = max(1024, (1 << 23) // max(n_free, 1))
+        for start in range(0, Nk, block):
+            rows = slice(start, min(Nk, start + block))
+            S, labels = _person_scores(groups, xt[:, rows], post[rows], theta)
+            extra = []
+            if est_mean:
+                extra.append((post[rows] @ theta - mu) / sd**2)
+            if est_sd:
+                extra.append((post[rows] @ (theta - mu) ** 2 - sd**2) / sd**3)
+            if extra:
+                S = np.vstack([S, np.array(extra)])
+            if start == 0:
+                info = S @ S.T
+            else:
+                info += S @ S.T
+        P = info.shape[0]
         # curvature of the (diagonal) priors
         for t, (gi, j, pi) in enumerate(labels):
             g = groups[gi]
@@ -984,5 +1023,5 @@ def marginal_loglik(
     design = Design.build(x, items.n_categories)
     z, log_w = standard_grid(n_quad)
     theta = latent_mean + latent_sd * z
-    _, lm = posterior(design.loglik_grid(grid_log_probs(items, theta)), log_w)
+    _, lm = posterior(design.loglik_grid(grid_log_probs(items, theta), log_w))
     return float(lm.sum())

@@ -222,7 +222,6 @@ def read_params(path: str | os.PathLike[str]) -> ItemBank:
         raise InputError(f"{name}, row 1, column {col}: malformed header: expected "
                          f"'item_id,model,a,b,c,b1,b2,...', got {','.join(rows[0])!r}")
     width = len(header)
-    n_thresholds = width - 5
     records = []
     seen: dict[str, int] = {}
     data = rows[1:]
@@ -292,7 +291,6 @@ def read_params(path: str | os.PathLike[str]) -> ItemBank:
         except ValueError as exc:
             raise InputError(f"{where}: {exc}") from None
         records.append(rec)
-    del n_thresholds
     return ItemBank.from_records(records)
 
 

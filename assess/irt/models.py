@@ -25,7 +25,6 @@ Muraki, E. (1992). A generalized partial credit model. *Applied Psychological Me
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -721,7 +720,3 @@ def one_hot(responses: ArrayLike, items: ItemBank) -> _FloatArray:
     rows, cols = np.nonzero(x >= 0)
     out[rows, items.offsets[cols] + x[rows, cols]] = 1.0
     return out
-
-
-def _isclose_int(v: float) -> bool:
-    return math.isfinite(v) and float(v).is_integer()
