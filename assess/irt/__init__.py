@@ -42,6 +42,25 @@ Public API
 :mod:`assess.irt.simulate`
     ``simulate_items(model, n_items, *, n_categories=4, rng=None, item_ids=None)``,
     ``simulate_responses(items, theta, *, rng=None, administered=None)``.
+:mod:`assess.irt.cat`
+    ``next_item(bank, administered_idx, responses, *, exclude=None, min_items=0, max_items,
+    se_target=None, randomesque=1, exposure_k=None, content=None, prior_mean=0,
+    prior_sd=1, rng=None) -> CatStep(item, item_id, theta, se, stop_reason,
+    n_administered, information)``; ``select_item``, ``ContentTargets(labels, targets)``,
+    ``simulate_cat(bank, true_theta, ...) -> CatSimulation``,
+    ``sympson_hetter(bank, target, ...) -> ExposureControl(k, ...)``.
+:mod:`assess.irt.fit`
+    ``person_fit_lz_star(responses, bank, theta, *, estimator="mle") -> (N,)``,
+    ``item_fit_msq(responses, bank, theta) -> ItemFitMsq(infit, outfit, n)``,
+    ``item_fit_sx2(responses, bank, *, latent_mean, latent_sd) -> ItemFitSX2(statistic,
+    df, p_value, n_groups)``, ``summed_score_distribution(probs)`` (Lord-Wingersky).
+:mod:`assess.irt.linking`
+    ``link(base, new, *, method={"mean-mean","mean-sigma","haebara","stocking-lord"})
+    -> LinkingResult(A, B, method, items, anchors, loss, converged)``, ``transform_bank``.
+:mod:`assess.irt.assembly`
+    ``assemble_form(bank, theta, target, *, min_items, max_items, labels, content,
+    exclude) -> AssembledForm`` (scipy.optimize.milp), ``information_curve``,
+    ``marginal_reliability``, ``cat_marginal_reliability``.
 :mod:`assess.irt.io`
     CSV formats of the command line (``read_responses``, ``read_params``, writers); errors
     are ``InputError(ValueError)`` naming file, row and column.
@@ -84,6 +103,32 @@ from assess.irt.models import (
     test_information,
 )
 from assess.irt.simulate import simulate_items, simulate_responses
+from assess.irt.cat import (
+    CatSimulation,
+    CatStep,
+    ContentTargets,
+    ExposureControl,
+    next_item,
+    select_item,
+    simulate_cat,
+    sympson_hetter,
+)
+from assess.irt.fit import (
+    ItemFitMsq,
+    ItemFitSX2,
+    item_fit_msq,
+    item_fit_sx2,
+    person_fit_lz_star,
+    summed_score_distribution,
+)
+from assess.irt.linking import LinkingResult, link, transform_bank
+from assess.irt.assembly import (
+    AssembledForm,
+    assemble_form,
+    cat_marginal_reliability,
+    information_curve,
+    marginal_reliability,
+)
 
 __all__ = [
     "THETA_MIN",
@@ -108,4 +153,26 @@ __all__ = [
     "marginal_loglik",
     "simulate_items",
     "simulate_responses",
+    "CatStep",
+    "CatSimulation",
+    "ContentTargets",
+    "ExposureControl",
+    "next_item",
+    "select_item",
+    "simulate_cat",
+    "sympson_hetter",
+    "person_fit_lz_star",
+    "ItemFitMsq",
+    "ItemFitSX2",
+    "item_fit_msq",
+    "item_fit_sx2",
+    "summed_score_distribution",
+    "LinkingResult",
+    "link",
+    "transform_bank",
+    "AssembledForm",
+    "assemble_form",
+    "information_curve",
+    "marginal_reliability",
+    "cat_marginal_reliability",
 ]

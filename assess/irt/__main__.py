@@ -5,6 +5,9 @@
     python -m assess.irt calibrate RESPONSES.csv --model {rasch,2pl,3pl,grm,gpcm} --out PARAMS.csv
     python -m assess.irt score     RESPONSES.csv --params PARAMS.csv --method {eap,map,mle}
                                    --out THETA.csv
+    python -m assess.irt cat-sim   --params BANK.csv --persons N [--min-items A] --max-items B
+                                   [--se S] [--randomesque K] [--sh-target R] --seed X
+                                   --out RESULTS.csv [--exposure EXPOSURE.csv]
 
 Extensions (all optional): ``simulate --missing P``; ``calibrate --anchors PARAMS.csv
 --max-iter --tol --n-quad --min-responses --quiet``; ``score --prior-mean --prior-sd``.
@@ -89,6 +92,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, type=Path)
     r.add_argument("--prior-mean", type=float, default=0.0)
     r.add_argument("--prior-sd", type=float, default=1.0)
+
+    k = sub.add_parser("cat-sim", help="simulate computerised adaptive tests on a bank")
+    k.add_argument("--params", required=True, type=Path)
+    k.add_argument("--persons", required=True, type=_positive_int)
+    k.add_argument("--min-items", type=int, default=0)
+    k.add_argument("--max-items", required=True, type=_positive_int)
+    k.add_argument("--se", type=float, default=None, help="stop at this SE (default: fixed length)")
+    k.add_argument("--randomesque", type=_positive_int, default=1)
+    k.add_argument("--sh-target", type=float, default=None,
+                   help="Sympson-Hetter exposure control at this maximum exposure rate")
+    k.add_argument("--seed", required=True, type=int)
+    k.add_argument("--out", required=True, type=Path)
+    k.add_argument("--exposure", type=Path, default=None, help="write item_id,rate here")
     return p
 
 
@@ -214,10 +230,48 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cat_sim(args: argparse.Namespace) -> int:
+    from assess.irt.cat import simulate_cat, sympson_hetter
+    from assess.irt.io import _atomic_write, _fmt
+
+    start = time.perf_counter()
+    bank = read_params(args.params)
+    rng = np.random.default_rng(args.seed)
+    true = rng.standard_normal(args.persons)
+    try:
+        k = None if args.sh_target is None else sympson_hetter(
+            bank, args.sh_target, min_items=args.min_items, max_items=args.max_items,
+            se_target=args.se, randomesque=args.randomesque, rng=rng).k
+
+        def bar(step: int, total: int) -> None:
+            done = int(30 * step / total)
+            print(f"\r  [{'#' * done}{' ' * (30 - done)}] step {step}/{total}", end="",
+                  file=sys.stderr, flush=True)
+
+        sim = simulate_cat(bank, true, min_items=args.min_items, max_items=args.max_items,
+                           se_target=args.se, randomesque=args.randomesque, exposure_k=k,
+                           rng=rng, progress=bar)
+    except ValueError as exc:
+        raise InputError(f"cat-sim: {exc}") from None
+    print(file=sys.stderr)
+    width = len(str(args.persons))
+    _atomic_write(args.out, [["person_id", "true_theta", "theta", "se", "n_items"]] + [
+        [f"p{i + 1:0{width}d}", _fmt(t), _fmt(e), _fmt(s), int(n)] for i, (t, e, s, n) in
+        enumerate(zip(true.tolist(), sim.theta.tolist(), sim.se.tolist(), sim.n_items))])
+    if args.exposure is not None:
+        _atomic_write(args.exposure, [["item_id", "rate"]] + [
+            [i, _fmt(r)] for i, r in zip(bank.item_ids, sim.exposure.tolist())])
+    _say(f"{args.persons} simulees, {bank.n_items}-item bank: RMSE {sim.rmse:.4f}, "
+         f"bias {sim.bias:+.4f}, mean length {sim.n_items.mean():.2f}, maximum exposure "
+         f"{sim.max_exposure:.3f}; {time.perf_counter() - start:.2f} s; wrote {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
-    handler = {"simulate": _simulate, "calibrate": _calibrate, "score": _score}[args.command]
+    handler = {"simulate": _simulate, "calibrate": _calibrate, "score": _score,
+               "cat-sim": _cat_sim}[args.command]
     try:
         return handler(args)
     except InputError as exc:
