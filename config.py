@@ -61,6 +61,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 5 minutes")
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes")
+    # Concurrent password checks per process, and how long a sign-in waits for a free slot.
+    LOGIN_CONCURRENCY = _env_int("LOGIN_CONCURRENCY", 2)
+    LOGIN_WAIT_SECONDS = float(os.environ.get("LOGIN_WAIT_SECONDS", "3"))
 
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "id")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("BABEL_DEFAULT_TIMEZONE", "Asia/Jakarta")

@@ -10,7 +10,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", 4))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
-keepalive = 5
+# Seconds an idle keep-alive connection stays open. Behind a load balancer the default is fine;
+# when gunicorn faces browsers directly, raise it above the think time between two saves.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 max_requests = 5000  # recycle workers now and then
 max_requests_jitter = 500
 accesslog = "-"

@@ -13,7 +13,7 @@ from assess.extensions import db
 BANK_DIR = Path(__file__).resolve().parent.parent / "item_bank"
 
 demo_cli = AppGroup("demo", help="Demo data: seed it, list the demo accounts.")
-bank_cli = AppGroup("bank", help="The item bank: import and validate bank files.")
+bank_cli = AppGroup("bank", help="The item bank: import, export, synthesise and calibrate.")
 users_cli = AppGroup("users", help="Accounts: create staff users.")
 attempts_cli = AppGroup("attempts", help="Attempts: close expired ones, rescore a wave.")
 
@@ -61,28 +61,148 @@ def demo_accounts() -> None:
     click.echo("")
 
 
+LANG_OPTION = click.option("--lang", type=click.Choice(["id", "en"]), default=None,
+                           help="Language of the messages (default: the interface default).")
+
+
+def _locale(lang):
+    from flask_babel import force_locale
+
+    return force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "id"))
+
+
 @bank_cli.command("import")
-@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
-def bank_import(path: Path, dry_run: bool) -> None:
-    """Import a bank directory (catalog.yaml + <battery>/<code>.yaml): all or nothing."""
+@click.option("--competency", "default_competency", default=None,
+              help="QTI items from other tools (no assess metadata) go to this competency.")
+@click.option("--new-only", is_flag=True, help="Add new items only; leave existing ones as they are.")
+@LANG_OPTION
+def bank_import(path: Path, dry_run: bool, default_competency: str | None, new_only: bool, lang: str | None) -> None:
+    """Import a bank: a directory (catalog.yaml + <battery>/<code>.yaml), a competency .yaml, a .csv,
+    an .xlsx, or a .zip (a bank directory or a QTI 3.0 package). All or nothing."""
     from assess.services import audit, bank
 
-    try:
-        result = bank.import_bank(path, actor=None, dry_run=dry_run)
-    except bank.BankValidationError as error:
-        db.session.rollback()
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        raise click.ClickException(f"{len(error.problems)} problem(s) found; nothing was imported")
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())) or "no changes"
+    with _locale(lang):
+        try:
+            result = bank.import_bank(path, actor=None, dry_run=dry_run, update_existing=not new_only,
+                                      default_competency=default_competency)
+        except bank.BankValidationError as error:
+            db.session.rollback()
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(f"{len(error.problems)} problem(s) found; nothing was imported")
+    summary = result.summary()
     if dry_run:
         db.session.rollback()
+        for change in result.changes:
+            click.echo(f"  {change.kind:<9} {change.code:<14} {change.detail}")
         click.echo(f"Dry run: would import {summary}")
         return
     audit.record("bank.import", actor_label="cli", detail={"path": str(path), "counts": result.counts})
     db.session.commit()
     click.echo(f"Imported {summary}")
+
+
+@bank_cli.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["yaml", "csv", "xlsx", "qti"]), default=None,
+              help="Default: from PATH (.csv, .xlsx, .zip = QTI package; anything else a bank directory).")
+@click.option("--competency", "competencies", multiple=True, help="Only this competency (repeatable).")
+@click.option("--force", is_flag=True, help="Write into a directory that is not empty.")
+def bank_export(path: Path, fmt: str | None, competencies: tuple[str, ...], force: bool) -> None:
+    """Export the bank: a bank directory (native YAML, the format of item_bank/), CSV, XLSX or QTI."""
+    from assess.models import Competency
+    from assess.services import audit, bank
+
+    directory = (fmt or "yaml") == "yaml" and path.suffix.lower() not in (".csv", ".xlsx", ".zip")
+    if directory and path.exists() and any(path.iterdir()) and not force:
+        raise click.ClickException(f"{path} is not empty; use --force to overwrite its bank files")
+    unknown = set(competencies) - set(db.session.execute(db.select(Competency.code)).scalars())
+    if unknown:
+        raise click.ClickException(f"unknown competency: {', '.join(sorted(unknown))}")
+    written = bank.export_bank(path, fmt, competencies or None)
+    audit.record("bank.export", actor_label="cli",
+                 detail={"path": str(path), "format": fmt or "auto", "competencies": list(competencies)})
+    db.session.commit()
+    click.echo(f"Wrote {len(written)} file(s) to {path}")
+
+
+@bank_cli.command("synth")
+@click.option("--items", "n_items", type=click.IntRange(1, 1_000_000), required=True, help="Number of items.")
+@click.option("--competencies", type=click.IntRange(1, 5), default=5, show_default=True,
+              help="Spread the items over this many SYN scales (3PL, GRM, Likert, GPCM, 2PL).")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write a bank directory here instead of importing into the database.")
+def bank_synth(n_items: int, competencies: int, seed: int, out_dir: Path | None) -> None:
+    """Build a large synthetic bank (battery 'synthetic', codes SYN.*) for CAT and load benchmarks."""
+    from assess.services import audit, bank_synth as synth
+
+    if out_dir is not None:
+        written = synth.synth(n_items, competencies=competencies, seed=seed, out_dir=out_dir)
+        click.echo(f"Wrote {len(written)} file(s) to {out_dir} (import them with: flask --app wsgi bank import {out_dir})")
+        return
+    with _locale(None):
+        result = synth.synth(n_items, competencies=competencies, seed=seed)
+    audit.record("bank.synth", actor_label="cli", detail={"items": n_items, "seed": seed, "counts": result.counts})
+    db.session.commit()
+    click.echo(f"Synthetic bank: {result.summary()}")
+
+
+@bank_cli.command("calibrate")
+@click.option("--competency", "code", required=True, help="Competency code, e.g. M.01.")
+@click.option("--min-responses", type=click.IntRange(1), default=50, show_default=True,
+              help="Items answered by fewer finished attempts are left out.")
+@click.option("--accept", "accept", is_flag=True,
+              help="Accept the new parameters of every pilot item that is not flagged.")
+@LANG_OPTION
+def bank_calibrate(code: str, min_responses: int, accept: bool, lang: str | None) -> None:
+    """Calibrate the pilot items of a competency with its operational items as fixed anchors."""
+    from assess.models import Competency
+    from assess.services import bank_calibration as calibration
+
+    competency = db.session.execute(db.select(Competency).filter_by(code=code)).scalar_one_or_none()
+    if competency is None:
+        raise click.ClickException(f"unknown competency {code!r}")
+    run = calibration.start_run(competency, actor=None, min_responses=min_responses)
+    db.session.commit()
+
+    def show(progress: dict) -> None:
+        stage = progress.get("stage")
+        if stage == "calibrating" and progress.get("loglik") is not None:
+            click.echo(f"  iteration {progress['iteration']:>4}  log-likelihood {progress['loglik']:.3f}", err=True)
+        elif stage == "gathering" and progress.get("persons") is not None:
+            click.echo(f"  {progress['persons']} attempts, {progress.get('pilot_items')} pilot and "
+                       f"{progress.get('anchor_items')} anchor items", err=True)
+
+    with _locale(lang):
+        run = calibration.execute_run(run.id, on_progress=show)
+        if run.status != "done":
+            raise click.ClickException(f"calibration run {run.id} failed: {run.error}")
+        result = run.result
+        click.echo(f"Run {run.id}: {result['persons']} persons, {result['iterations']} iterations, "
+                   f"{'converged' if result['converged'] else 'NOT converged'}; latent mean "
+                   f"{result['latent_mean']}, SD {result['latent_sd']} on the anchors' scale")
+        click.echo(f"{'item':<12} {'role':<7} {'n':>6} {'infit':>6} {'outfit':>6}  parameters  flags")
+        for entry in result["items"]:
+            params = entry.get("new") or entry["old"]
+            shown = " ".join(f"{k}={v}" for k, v in params.items() if v is not None)
+            flags = ", ".join(str(calibration.FLAG_LABELS[f]) for f in entry["flags"]) or "-"
+            click.echo(f"{entry['code']:<12} {entry['role']:<7} {entry['n']:>6} {entry['infit'] or 0:>6.2f} "
+                       f"{entry['outfit'] or 0:>6.2f}  {shown}  {flags}")
+        for problem in result["problems"]:
+            click.echo(f"{problem['code']:<12} not calibrated: {problem['message']}")
+        if accept:
+            codes = calibration.default_selection(run)
+            if not codes:
+                click.echo("No pilot item passed every check; nothing accepted.")
+                return
+            calibration.accept(run, codes, actor=None)
+            db.session.commit()
+            click.echo(f"Accepted new versions of {len(codes)} item(s): {', '.join(codes)}")
+        else:
+            click.echo(f"Review the run at /admin/bank/calibration/{run.id}, or run again with --accept.")
 
 
 @users_cli.command("create-staff")
@@ -144,8 +264,228 @@ def attempts_rescore(wave_code: str) -> None:
     click.echo(f"Rescored {len(ids)} attempt(s) of wave {wave_code}.")
 
 
+waves_cli = AppGroup("waves", help="Waves: list them, enrol participants by rule or from a file of NIPs.")
+
+
+@waves_cli.command("list")
+def waves_list() -> None:
+    """List the waves with their window (in the wave's time zone), state and enrolment."""
+    from sqlalchemy import func, select
+
+    from assess.models import Enrollment, Wave
+    from assess.services import delivery
+    from assess.services.waves import utc_to_local
+    from assess.services.timefmt import zone_abbreviation
+
+    enrolled = dict(db.session.execute(
+        select(Enrollment.wave_id, func.count(Enrollment.id)).group_by(Enrollment.wave_id)).all())
+    for wave in db.session.execute(select(Wave).order_by(Wave.opens_at, Wave.code)).scalars():
+        zone = zone_abbreviation(wave.timezone)
+        opens = utc_to_local(wave.opens_at, wave.timezone).strftime("%Y-%m-%d %H:%M")
+        closes = utc_to_local(wave.closes_at, wave.timezone).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{wave.code:<16} {delivery.wave_state(wave):<9} {opens} – {closes} {zone:<4} "
+                   f"spec {wave.spec.code:<14} {enrolled.get(wave.id, 0):>6} enrolled  {wave.name}")
+
+
+@waves_cli.command("enroll")
+@click.option("--wave", "wave_code", required=True, help="Code of the wave.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV or XLSX with a nip column (and optionally extra_minutes); without it, enrol by rule.")
+@click.option("--lang", type=click.Choice(["id", "en"]), default=None,
+              help="Language of the messages (default: the interface default).")
+def waves_enroll(wave_code: str, path: Path | None, lang: str | None) -> None:
+    """Enrol participants in a wave: by the wave's rule, or from a file (all or nothing)."""
+    from sqlalchemy import select
+
+    from assess.models import Wave
+    from assess.services import audit, waves
+
+    wave = db.session.execute(select(Wave).where(Wave.code == wave_code)).scalar_one_or_none()
+    if wave is None:
+        raise click.ClickException(f"no wave with code {wave_code!r}")
+    if path is None:
+        added = waves.enroll_rule(wave)
+        audit.record("wave.enroll_rule", actor_label="cli", target=wave, detail={"added": added})
+        db.session.commit()
+        click.echo(f"Enrolled {added} participant(s) in {wave.code} by rule.")
+        return
+    from flask_babel import force_locale
+
+    with force_locale(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "id")):
+        try:
+            result = waves.enroll_file(wave, path.name, path.read_bytes()[: waves.MAX_UPLOAD_BYTES + 1])
+        except waves.EnrolmentFileError as error:
+            db.session.rollback()
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(f"{len(error.problems)} problem(s) found; nobody was enrolled")
+    audit.record("wave.enroll_upload", actor_label="cli", target=wave, detail={
+        "file": str(path), "added": result.added, "updated": result.updated, "unchanged": result.unchanged})
+    db.session.commit()
+    click.echo(f"Enrolled {result.added} participant(s) in {wave.code}; extra minutes changed for "
+               f"{result.updated}; {result.unchanged} already enrolled.")
+
+
+# ------------------------------------------------------------------------------ talent maps, orgs
+talent_cli = AppGroup("talent", help="Talent maps: compute placements, import SKP ratings, export.")
+orgs_cli = AppGroup("orgs", help="Agencies and units: import and export (CSV/XLSX).")
+
+
+def _problems_exit(error) -> None:
+    for problem in error.problems[:500]:
+        click.echo(str(problem), err=True)
+    if len(error.problems) > 500:
+        click.echo(f"... and {len(error.problems) - 500} more", err=True)
+    raise click.ClickException(f"{len(error.problems)} problem(s) found; nothing was imported")
+
+
+@talent_cli.command("compute")
+@click.option("--wave", "wave_code", default=None, help="Only attempts of this wave (default: each participant's latest).")
+@click.option("--version", "version", type=int, default=None, help="Settings version (default: the latest).")
+def talent_compute(wave_code: str | None, version: int | None) -> None:
+    """Place every participant with a finished attempt on the talent map (JPM, band, 9-box, readiness)."""
+    from sqlalchemy import select
+
+    from assess.models import TalentSettings, Wave
+    from assess.services import audit, talent
+
+    wave_id = None
+    if wave_code:
+        wave_id = db.session.scalar(select(Wave.id).where(Wave.code == wave_code))
+        if wave_id is None:
+            raise click.ClickException(f"no wave with code {wave_code!r}")
+    if version is not None:
+        settings = db.session.execute(select(TalentSettings).where(TalentSettings.version == version)).scalar_one_or_none()
+        if settings is None:
+            raise click.ClickException(f"no settings version {version}")
+    else:
+        settings = talent.ensure_settings()
+    state = {"done": 0}
+
+    def show(done: int, total: int) -> None:
+        if done - state["done"] >= 10_000 or done == total:
+            click.echo(f"  {done}/{total} participants", err=True)
+            state["done"] = done
+
+    report = talent.compute(settings, wave_id=wave_id, progress=show)
+    audit.record("talent.compute", actor_label="cli", target=settings,
+                 detail={"version": settings.version, "wave": wave_code, "participants": report.participants})
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@talent_cli.command("import-skp")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
+@LANG_OPTION
+def talent_import_skp(path: Path, dry_run: bool, lang: str | None) -> None:
+    """Import SKP ratings (nip, year, predikat[, score, source]) from a CSV or XLSX file, all or nothing."""
+    from assess.services import talent
+    from assess.services.tabular import ImportProblems
+
+    with _locale(lang):
+        try:
+            result = talent.import_skp(path.name, path.read_bytes(), dry_run=dry_run)
+        except ImportProblems as error:
+            db.session.rollback()
+            _problems_exit(error)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {result.summary()}")
+        return
+    db.session.commit()
+    click.echo(f"Imported {result.summary()}")
+
+
+@talent_cli.command("export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
+              help="Default: from OUT's extension.")
+@click.option("--cluster", type=click.IntRange(1, 5), default=None)
+@click.option("--agency", "agency_code", default=None, help="Agency code.")
+@click.option("--wave", "wave_code", default=None, help="Wave code (default: each participant's latest attempt).")
+@click.option("--version", type=int, default=None, help="Settings version (default: the newest with placements).")
+@LANG_OPTION
+def talent_export(out: Path, fmt: str | None, cluster: int | None, agency_code: str | None, wave_code: str | None,
+                  version: int | None, lang: str | None) -> None:
+    """Export the talent map (XLSX workbook or CSV) with a progress bar on stderr; audit-logged."""
+    import sys
+
+    from sqlalchemy import select
+
+    from assess.models import Agency, Wave
+    from assess.services import exports, orgs
+    from assess.services.talent_reports import Filters, settings_for
+
+    fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
+    filters = Filters(cluster=cluster, version=version)
+    if agency_code:
+        filters.agency_id = db.session.scalar(select(Agency.id).where(Agency.code == agency_code))
+        if filters.agency_id is None:
+            raise click.ClickException(f"no agency with code {agency_code!r}")
+    if wave_code:
+        filters.wave_id = db.session.scalar(select(Wave.id).where(Wave.code == wave_code))
+        if filters.wave_id is None:
+            raise click.ClickException(f"no wave with code {wave_code!r}")
+    settings = settings_for(filters)
+    if version is not None and settings is None:
+        raise click.ClickException(f"no settings version {version}")
+    total = exports.count_people(filters, settings.id if settings else None)
+    exports.record_export(fmt, filters, settings, total, actor_label="cli", channel="cli", extra={"path": str(out)})
+    db.session.commit()
+    with _locale(lang), click.progressbar(length=total, label=f"Exporting {total} people",
+                                          file=sys.stderr) as bar:
+        if fmt == "csv":
+            with out.open("wb") as handle:
+                for chunk in exports.csv_chunks(filters, settings, progress=bar.update):
+                    handle.write(chunk)
+        else:
+            exports.write_xlsx(str(out), filters, settings, progress=bar.update,
+                               cluster_names=orgs.cluster_names(lang or current_app.config.get("BABEL_DEFAULT_LOCALE", "id")))
+    click.echo(f"Wrote {total} people to {out}")
+
+
+@orgs_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report the changes; write nothing.")
+@LANG_OPTION
+def orgs_import(path: Path, dry_run: bool, lang: str | None) -> None:
+    """Create or update agencies and units from a CSV or XLSX file (sheets agencies, units), all or nothing."""
+    from assess.services import orgs
+    from assess.services.tabular import ImportProblems
+
+    with _locale(lang):
+        try:
+            result = orgs.import_orgs(path.name, path.read_bytes(), dry_run=dry_run)
+        except ImportProblems as error:
+            db.session.rollback()
+            _problems_exit(error)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())) or "nothing"
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: would import {summary}; {result.cluster_changes} cluster change(s)")
+        return
+    db.session.commit()
+    click.echo(f"Imported {summary}; {result.cluster_changes} cluster change(s)")
+
+
+@orgs_cli.command("export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def orgs_export(out: Path) -> None:
+    """Write all agencies and units to an XLSX workbook in the import format."""
+    from assess.services import audit, orgs
+
+    out.write_bytes(orgs.export_orgs_xlsx())
+    audit.record("orgs.export", actor_label="cli", detail={"path": str(out)})
+    db.session.commit()
+    click.echo(f"Wrote {out}")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(waves_cli)
     app.cli.add_command(attempts_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(bank_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(talent_cli)
+    app.cli.add_command(orgs_cli)

@@ -24,9 +24,11 @@ CSP = (
 
 
 def select_locale() -> str:
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and background jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = session.get("lang")
     if lang in languages:
         return lang
@@ -165,7 +167,9 @@ def register_hooks(app: Flask) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # Signed-in pages are private. Read the session, not current_user: after a commit the
+        # user row is expired and asking it would cost another query on every response.
+        if "_user_id" in session:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -233,6 +237,6 @@ def register_error_handlers(app: Flask) -> None:
             return http_error(error)
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        if app.debug or app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
+        if app.debug or (app.testing and app.config.get("PROPAGATE_EXCEPTIONS") is not False):
             raise error
         return render_error(500)

@@ -70,3 +70,12 @@ def participants():
                  detail={"page": page.page, "query": q or None})
     db.session.commit()
     return render_template("admin/participants.html", page=page, q=q)
+
+
+# The item bank's pages live in their own module on this blueprint.
+from assess.admin import bank_routes  # noqa: E402,F401
+# Test specifications, waves, enrolment and monitoring (test delivery, admin side).
+from assess.admin import delivery_routes  # noqa: E402,F401
+# Agencies, units and clusters; the talent map (dashboards, settings, SKP, exports, planning).
+from assess.admin import org_routes  # noqa: E402,F401
+from assess.admin import talent_routes  # noqa: E402,F401

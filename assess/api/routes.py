@@ -48,12 +48,12 @@ def save_answers(attempt_id: int):
         attempt = delivery.lock_attempt(attempt_id, current_user, session.get(f"attempt-{attempt_id}"))
         acks = delivery.save_answers(attempt, answers, ip=client_ip(),
                                      user_agent=(request.user_agent.string or "")[:300])
+        remaining_ms = int(delivery.remaining_seconds(attempt) * 1000)  # before the commit expires it
         db.session.commit()
     except DeliveryError as error:
         db.session.rollback()
         return _error(error)
-    return jsonify(acks=[a.as_dict() for a in acks],
-                   remaining_ms=int(delivery.remaining_seconds(attempt) * 1000))
+    return jsonify(acks=[a.as_dict() for a in acks], remaining_ms=remaining_ms)
 
 
 @bp.route("/attempts/<int:attempt_id>/events", methods=["POST"])
@@ -92,3 +92,7 @@ def clock(attempt_id: int):
         db.session.commit()
     return jsonify(status=attempt.status, remaining_ms=int(delivery.remaining_seconds(attempt) * 1000),
                    live=session.get(f"attempt-{attempt_id}") == attempt.session_nonce)
+
+
+# The talent API for other systems (bearer tokens, not the session).
+from assess.api import talent_routes  # noqa: E402,F401

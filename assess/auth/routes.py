@@ -72,7 +72,16 @@ def _login(form, group: str, template: str):
     status = 200
     if form.validate_on_submit():
         login = form.nip.data if group == "participant" else form.username.data.strip()
-        user = accounts.authenticate(role_group=group, login=login, password=form.password.data)
+        slot = accounts.password_check_slot()
+        if not slot.acquire(timeout=current_app.config["LOGIN_WAIT_SECONDS"]):
+            # A wave opening: many sign-ins at once. Answer at once rather than let cheap requests
+            # (autosaves) queue behind a pile of deliberately slow password hashes.
+            flash(_("Many participants are signing in right now. Please try again in a few seconds."), "warning")
+            return render_template(template, form=form), 503, {"Retry-After": "5"}
+        try:
+            user = accounts.authenticate(role_group=group, login=login, password=form.password.data)
+        finally:
+            slot.release()
         if user is not None:
             _sign_in(user)
             return redirect(_safe_next(url_for(home_endpoint(user))))

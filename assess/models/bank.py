@@ -159,3 +159,37 @@ class ItemStatusChange(db.Model):
     actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[Optional[str]] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+CALIBRATION_STATUSES = ("running", "done", "failed")
+
+
+class CalibrationRun(db.Model):
+    """One calibration of a competency's pilot items against its operational anchors.
+
+    ``progress`` holds the stage and the last EM iteration while it runs (the admin's page polls
+    it); ``result`` the proposed parameters, their standard errors and fit statistics per item.
+    Accepting writes new item versions; the run records who accepted which items and when.
+    """
+
+    __tablename__ = "calibration_runs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {_in(CALIBRATION_STATUSES)}", name="status_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competency_id: Mapped[int] = mapped_column(ForeignKey("competencies.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    settings: Mapped[dict] = mapped_column(JSONType, default=dict)
+    progress: Mapped[dict] = mapped_column(JSONType, default=dict)
+    result: Mapped[Optional[dict]] = mapped_column(JSONType)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    accepted_items: Mapped[Optional[list]] = mapped_column(JSONType)
+
+    competency: Mapped[Competency] = relationship()

@@ -83,10 +83,14 @@ class Unit(db.Model):
     echelon: Mapped[Optional[str]] = mapped_column(String(20))
     # NULL: inherits the agency's cluster (a unit can sit in a different cluster from its agency).
     cluster: Mapped[Optional[int]]
+    # Rank within its cluster for relocation (1 first); NULL: the agency's priority.
     priority: Mapped[Optional[int]]
+    # Strategic-role attributes, as on Agency: {"roles": [...], "proximity": ..., "urgency": ...}.
+    strategic_role: Mapped[Optional[dict]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="units")
+    parent: Mapped[Optional["Unit"]] = relationship(remote_side="Unit.id")
 
     @property
     def effective_cluster(self) -> int:
@@ -192,3 +196,67 @@ class PerformanceRating(db.Model):
     score: Mapped[Optional[float]]
     source: Mapped[Optional[str]] = mapped_column(Text)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Cluster(db.Model):
+    """The name and description of one of the five relocation clusters (numbers are fixed, 1-5).
+
+    A cluster without a row uses the published defaults (assess.services.orgs.CLUSTER_DEFAULTS).
+    """
+
+    __tablename__ = "clusters"
+    __table_args__ = (CheckConstraint("number BETWEEN 1 AND 5", name="number_range"),)
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name_id: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ClusterChange(db.Model):
+    """The history of an agency's or a unit's relocation cluster: one row per change.
+
+    ``unit_id`` NULL: the agency's own cluster changed. For a unit, NULL clusters mean "inherits
+    the agency's".
+    """
+
+    __tablename__ = "cluster_changes"
+    __table_args__ = (
+        CheckConstraint("old_cluster IS NULL OR old_cluster BETWEEN 1 AND 5", name="old_cluster_range"),
+        CheckConstraint("new_cluster IS NULL OR new_cluster BETWEEN 1 AND 5", name="new_cluster_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    unit_label: Mapped[Optional[str]] = mapped_column(String(240))  # survives the unit's deletion
+    old_cluster: Mapped[Optional[int]]
+    new_cluster: Mapped[Optional[int]]
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="form")  # form | import
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[Optional[User]] = relationship()
+
+
+class ApiToken(db.Model):
+    """A bearer token for other systems (SI-ASN ...) to read the talent API.
+
+    Only the SHA-256 of the token is stored; the token itself is shown once, at creation.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise it
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[Optional[User]] = relationship()

@@ -88,6 +88,7 @@ class TalentSettings(db.Model):
     settings: Mapped[dict] = mapped_column(JSONType)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[Optional[str]] = mapped_column(Text)  # why this version was made
 
 
 class TalentPlacement(db.Model):
@@ -104,6 +105,7 @@ class TalentPlacement(db.Model):
             f"performance IS NULL OR performance IN {_in(PERFORMANCE)}", name="performance_valid"
         ),
         Index("ix_talent_placements_cluster_box", "cluster", "box"),
+        Index("ix_talent_placements_settings_current", "settings_id", "is_current", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,5 +123,51 @@ class TalentPlacement(db.Model):
     cluster: Mapped[Optional[int]]
     note: Mapped[Optional[str]] = mapped_column(Text)  # e.g. "data incomplete: no SKP"
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The participant's latest attempt under these settings (one current row per user and version).
+    is_current: Mapped[bool] = mapped_column(default=True)
+    # The levels the placement was computed from ({competency code: level}) and the working.
+    levels: Mapped[Optional[dict]] = mapped_column(JSONType)
+    detail: Mapped[Optional[dict]] = mapped_column(JSONType)
 
     settings: Mapped[TalentSettings] = relationship()
+
+
+class RelocationScheme(db.Model):
+    """A relocation scheme (e.g. 118,000 or 180,000 movers): housing capacity per cluster and stage."""
+
+    __tablename__ = "relocation_schemes"
+    __table_args__ = (CheckConstraint("movers IS NULL OR movers >= 0", name="movers_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    movers: Mapped[Optional[int]]  # the scheme's planned number of movers, for reference
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    stage_labels: Mapped[list] = mapped_column(JSONType, default=list)  # e.g. ["2025", "2026"]
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    capacities: Mapped[list["RelocationCapacity"]] = relationship(
+        back_populates="scheme", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="(RelocationCapacity.cluster, RelocationCapacity.stage)",
+    )
+
+
+class RelocationCapacity(db.Model):
+    """Housing available at IKN for one cluster in one stage of a scheme."""
+
+    __tablename__ = "relocation_capacities"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "cluster", "stage"),
+        CheckConstraint("cluster BETWEEN 1 AND 5", name="cluster_range"),
+        CheckConstraint("stage >= 1", name="stage_positive"),
+        CheckConstraint("capacity >= 0", name="capacity_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("relocation_schemes.id", ondelete="CASCADE"))
+    cluster: Mapped[int]
+    stage: Mapped[int]
+    capacity: Mapped[int]
+
+    scheme: Mapped[RelocationScheme] = relationship(back_populates="capacities")

@@ -13,7 +13,7 @@ from assess.auth.access import participant_required
 from assess.extensions import client_ip, db
 from assess.models import Attempt, Competency, ItemVersion, Score, Wave
 from assess.participant.forms import ConsentForm, SubmitForm
-from assess.services import delivery
+from assess.services import bank, delivery
 from assess.services.delivery import DeliveryError
 
 bp = Blueprint("participant", __name__)
@@ -97,7 +97,7 @@ def _page_items(attempt: Attempt, section: dict, q: int) -> list[dict]:
         response = responses.get(entry["item_id"])
         chosen = entry["order"].index(response.choice) if response and response.choice is not None else None
         if version.item_type == "likert":
-            labels = [_("Strongly disagree"), _("Disagree"), _("Neutral"), _("Agree"), _("Strongly agree")]
+            labels = [str(label) for label in bank.likert_labels(version)]  # its own, or the standard five
             options = [labels[i] for i in entry["order"]]
         else:
             options = [version.options[i]["text"] for i in entry["order"]]  # texts only, never scores

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from typing import Optional
 
 from sqlalchemy import select
@@ -22,6 +23,29 @@ def _dummy_check(password: str) -> None:
     if _DUMMY_HASH is None:
         _DUMMY_HASH = generate_password_hash(secrets.token_hex(8), method="scrypt")
     check_password_hash(_DUMMY_HASH, password)
+
+
+_SLOTS: dict[int, threading.BoundedSemaphore] = {}
+
+
+def password_check_slot() -> threading.BoundedSemaphore:
+    """A per-process limit on concurrent password checks (scrypt costs ~90 ms of CPU each)."""
+    from flask import current_app
+
+    n = int(current_app.config["LOGIN_CONCURRENCY"])
+    if n not in _SLOTS:
+        _SLOTS[n] = threading.BoundedSemaphore(max(n, 1)) if n > 0 else _Closed()
+    return _SLOTS[n]
+
+
+class _Closed:
+    """LOGIN_CONCURRENCY = 0: no sign-in is admitted (maintenance)."""
+
+    def acquire(self, timeout=None) -> bool:
+        return False
+
+    def release(self) -> None:  # pragma: no cover - never acquired
+        pass
 
 
 def new_session_token() -> str:

@@ -25,8 +25,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
 from assess.extensions import db
-from assess.irt import estimation
-from assess.irt.models import item_information
+from assess.irt.cat import ContentTargets, next_item
+from assess.irt.models import ItemBank
 from assess.models import (
     Attempt, AttemptEvent, Competency, Enrollment, Item, ItemVersion, Response, TestSection,
     TestSpec, User, Wave, utcnow,
@@ -165,6 +165,7 @@ def _draw_section(section: TestSection, shuffle: bool, rng: random.Random) -> di
             "pool": [item.id for item in pool], "min": section.min_items or 5,
             "max": section.max_items or 20, "se": section.se_target or 0.35,
             "theta": 0.0, "se_now": 1.0, "stop": None,
+            "content": list((settings.get("content") or {}).get("subdomains") or []),
         }
     return out
 
@@ -358,38 +359,53 @@ def _versions(ids: list[int]) -> dict[int, ItemVersion]:
 def _cat_step(attempt: Attempt, section: dict) -> None:
     """Update the interim θ of a CAT section and add the next item, or stop the section.
 
-    Interim estimates are EAP (finite after the first answers); selection is maximum Fisher
-    information at θ̂ among unseen operational items, randomesque among the top few.
+    The engine's :func:`assess.irt.cat.next_item` does the work: interim EAP (finite after the
+    first answers), the stopping rules, then maximum information at θ̂, randomesque among the top
+    few, the items' Sympson-Hetter exposure parameters and, when the section sets targets,
+    content balancing over subdomains. Answered items keep the version the participant saw.
     """
     cat = section["cat"]
-    seen = [e["item_id"] for e in section["items"]]
+    pool: list[int] = cat["pool"]
+    seen = {e["item_id"]: e for e in section["items"]}
     answered = {r.item_id: r for r in db.session.execute(
-        select(Response).where(Response.attempt_id == attempt.id, Response.item_id.in_(seen or [-1]),
+        select(Response).where(Response.attempt_id == attempt.id, Response.item_id.in_(list(seen) or [-1]),
                                Response.category.is_not(None))).scalars()}
-    entries = [e for e in section["items"] if e["item_id"] in answered]
-    if entries:
-        versions = _versions([e["version_id"] for e in entries])
-        bank = scoring.bank_of([versions[e["version_id"]] for e in entries])
-        est = estimation.eap(np.array([[answered[e["item_id"]].category for e in entries]]), bank)
-        cat["theta"], cat["se_now"] = float(est.theta[0]), float(est.se[0])
-    n = len(entries)
-    pool = [i for i in cat["pool"] if i not in seen]
-    stop = None
-    if n >= cat["max"]:
-        stop = "max_items"
-    elif n >= cat["min"] and cat["se_now"] <= cat["se"]:
-        stop = "se_target"
-    elif not pool:
-        stop = "no_items"
-    if stop:
-        cat["stop"] = stop
-        return
     items = {i.id: i for i in db.session.execute(select(Item).where(Item.id.in_(pool))).scalars()}
-    candidates = [items[i] for i in pool if i in items]
-    bank = scoring.bank_of([it.current for it in candidates])
-    info = item_information(bank, np.array([cat["theta"]]))[0] if bank.n_items else np.array([])
-    top = np.argsort(-info)[:CAT_RANDOMESQUE]
-    choice = candidates[int(random.Random(secrets.randbits(64)).choice(list(top)))]
+    pinned = _versions([e["version_id"] for e in section["items"]])
+    positions, versions = [], []
+    for item_id in pool:
+        if item_id in seen:
+            versions.append(pinned[seen[item_id]["version_id"]])
+        elif item_id in items and items[item_id].status == "operational":
+            versions.append(items[item_id].current)
+        else:
+            continue  # retired since the form was drawn
+        positions.append(item_id)
+    records = [dict(scoring.irt_record(v), item_id=str(item_id)) for item_id, v in zip(positions, versions)]
+    bank = ItemBank.from_records(records)
+    index = {item_id: n for n, item_id in enumerate(positions)}
+    done = [e["item_id"] for e in section["items"] if e["item_id"] in answered]
+    exclude = [index[i] for i in cat.get("rejected", []) + [i for i in seen if i not in answered] if i in index]
+    content = None
+    subdomains = cat.get("content") or []
+    if subdomains:  # cover the listed subdomains in equal shares; other items only as a last resort
+        labels = [v.subdomain if v.subdomain in subdomains else "_other" for v in versions]
+        targets = {sd: 1.0 / len(subdomains) for sd in subdomains}
+        if "_other" in labels:
+            targets["_other"] = 0.0
+        content = ContentTargets(labels, targets)
+    step = next_item(
+        bank, [index[i] for i in done], [answered[i].category for i in done],
+        exclude=exclude or None, min_items=cat["min"], max_items=cat["max"], se_target=cat["se"],
+        randomesque=CAT_RANDOMESQUE, exposure_k=[items[i].exposure_k if i in items else 1.0 for i in positions],
+        content=content, rng=np.random.default_rng(secrets.randbits(64)),
+    )
+    cat["theta"], cat["se_now"] = float(step.theta), float(step.se)
+    cat["rejected"] = cat.get("rejected", []) + [positions[j] for j in (step.rejected or [])]
+    if step.stop_reason:
+        cat["stop"] = step.stop_reason
+        return
+    choice = items[positions[step.item]]
     section["items"].append(_entry(choice, True, random.Random(secrets.randbits(64))))
     attempt.position = len(section["items"]) - 1
 
@@ -500,8 +516,11 @@ def _upsert(attempt_id: int, item_id: int, version_id: int, seq: int, values: di
         set_={**{k: stmt.excluded[k] for k in values}, "seq": stmt.excluded.seq,
               "answered_at": stmt.excluded.answered_at},
         where=table.c.seq < stmt.excluded.seq,
-    )
-    db.session.execute(stmt)
+    ).returning(table.c.seq)
+    written = db.session.execute(stmt).scalar_one_or_none()
+    if written is not None:
+        return written
+    # Nothing written: the stored answer has an equal or newer sequence; report it.
     return db.session.scalar(select(Response.seq).where(Response.attempt_id == attempt_id,
                                                         Response.item_id == item_id))
 

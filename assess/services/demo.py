@@ -172,6 +172,7 @@ def seed(bank_dir: Path | None = None) -> SeedReport:
         for key, n in result.counts.items():
             report.bump(key, n)
         seed_demo_wave(report)
+    seed_demo_talent(report)
     return report
 
 
@@ -228,3 +229,188 @@ def seed_demo_wave(report: SeedReport) -> None:
     added = delivery.enroll_by_rule(wave)
     if added:
         report.bump("enrollments", added)
+
+
+# --------------------------------------------------------------------------------- talent demo
+DEMO_SKP_YEAR = 2025
+DEMO_TALENT_SEED = 20260425
+DEMO_SCHEMES = [
+    {"code": "SKEMA-118K", "name": "Skema 118.000 ASN (kapasitas skala demo)", "movers": 118_000,
+     "description": "Hunian tahap awal terbatas. Kapasitas diperkecil sebanding dengan jumlah peserta demo.",
+     "stage_labels": ["2025", "2026"],
+     "capacities": {1: [3, 2], 2: [1, 1], 3: [1, 1], 4: [1, 1], 5: [1, 0]}},
+    {"code": "SKEMA-180K", "name": "Skema 180.000 ASN (kapasitas skala demo)", "movers": 180_000,
+     "description": "Hunian diperluas. Kapasitas diperkecil sebanding dengan jumlah peserta demo.",
+     "stage_labels": ["2025", "2026"],
+     "capacities": {1: [4, 4], 2: [2, 2], 3: [2, 2], 4: [2, 1], 5: [1, 1]}},
+]
+DEMO_STRATEGIC_ROLES = {
+    "SETNEG": {"roles": ["importance", "decision_support"], "proximity": "high", "urgency": "high"},
+    "KSP": {"roles": ["decision_support"], "proximity": "high", "urgency": "high"},
+    "SETKAB": {"roles": ["decision_support"], "proximity": "high", "urgency": "high"},
+    "KEMENKEU": {"roles": ["importance", "economic_independence"], "proximity": "high", "urgency": "medium"},
+    "BAPPENAS": {"roles": ["decision_support", "strategic_enabler"], "proximity": "high", "urgency": "medium"},
+    "KEMHAN": {"roles": ["defence_security"], "proximity": "high", "urgency": "high"},
+    "BSSN": {"roles": ["defence_security", "strategic_enabler"], "proximity": "medium", "urgency": "high"},
+    "KEMENPUPR": {"roles": ["strategic_enabler"], "proximity": "medium", "urgency": "high"},
+    "BKN": {"roles": ["strategic_enabler"], "proximity": "medium", "urgency": "medium"},
+}
+
+
+def _demo_choice(version, category: int, rng: random.Random) -> int:
+    """An option (canonical index) whose IRT category is ``category`` (inverse of category_of)."""
+    if version.item_type == "likert":
+        x = 5 - category if version.reverse_keyed else category + 1
+        return x - 1
+    scores = [int(o["score"]) for o in version.options]
+    if version.item_type == "mc":
+        matching = [i for i, s in enumerate(scores) if (s == 1) == (category == 1)]
+        return rng.choice(matching)
+    target = sorted(set(scores))[category]
+    return scores.index(target)
+
+
+def _simulate_section(section: dict, theta: float, rng: random.Random, np_rng) -> list[tuple[int, int, int]]:
+    """Answer one drawn section at ability ``theta``: [(item_id, version_id, category)].
+
+    Fixed and random forms answer their items; an adaptive section is run as the delivery runs it
+    (maximum information at the interim EAP estimate, stopping at the SE target or the maximum).
+    """
+    import numpy as np
+
+    from assess.irt import estimation
+    from assess.irt.models import item_information
+    from assess.irt.simulate import simulate_responses
+    from assess.models import Item, ItemVersion
+    from assess.services import scoring
+
+    if section["method"] != "cat":
+        versions = {v.id: v for v in db.session.execute(select(ItemVersion).where(
+            ItemVersion.id.in_([e["version_id"] for e in section["items"]]))).scalars()}
+        ordered = [versions[e["version_id"]] for e in section["items"]]
+        categories = simulate_responses(scoring.bank_of(ordered), [theta], rng=np_rng)[0]
+        return [(e["item_id"], e["version_id"], int(c)) for e, c in zip(section["items"], categories)]
+    cat = section["cat"]
+    items = {i.id: i for i in db.session.execute(select(Item).where(Item.id.in_(cat["pool"]))).scalars()}
+    pool = [items[i] for i in cat["pool"] if i in items]
+    answered: list[tuple] = []
+    estimate, se = 0.0, 1.0
+    while pool and len(answered) < cat["max"]:
+        bank = scoring.bank_of([it.current for it in pool])
+        info = item_information(bank, np.array([estimate]))[0]
+        top = list(np.argsort(-info)[:3])
+        item = pool.pop(int(rng.choice(top)))
+        version = item.current
+        category = int(simulate_responses(scoring.bank_of([version]), [theta], rng=np_rng)[0][0])
+        answered.append((item.id, version.id, category, version))
+        est = estimation.eap(np.array([[a[2] for a in answered]]), scoring.bank_of([a[3] for a in answered]))
+        estimate, se = float(est.theta[0]), float(est.se[0])
+        if len(answered) >= cat["min"] and se <= cat["se"]:
+            cat["stop"] = "se_target"
+            break
+    cat["theta"], cat["se_now"] = estimate, se
+    cat["stop"] = cat["stop"] or "max_items"
+    section["items"] = [{"item_id": a[0], "version_id": a[1], "order": list(range(len(a[3].options) or 5)),
+                         "locked": True} for a in answered]
+    return [(a[0], a[1], a[2]) for a in answered]
+
+
+def seed_demo_talent(report: SeedReport) -> None:
+    """Demo talent data: SKP ratings for most participants, scored attempts for the demo wave
+    (simulated through the IRT engine, scored by the scoring service), placements, two relocation
+    schemes. Idempotent: ratings and schemes are keyed, attempts are made only when the wave has
+    no scored attempt yet (the documented demo participant, who takes the test himself, aside)."""
+    from datetime import timedelta
+
+    import numpy as np
+    from sqlalchemy import func
+
+    from assess.models import (
+        Attempt, Enrollment, ItemVersion, PerformanceRating, RelocationScheme, Response, Wave, utcnow,
+    )
+    from assess.services import delivery, relocation, scoring, talent
+
+    rng = random.Random(DEMO_TALENT_SEED)
+    np_rng = np.random.default_rng(DEMO_TALENT_SEED)
+    participants = list(db.session.execute(
+        select(User).where(User.role == "participant").order_by(User.nip)).scalars())
+    # One general ability per person drives the test answers and, loosely, the SKP rating.
+    ability = {u.id: rng.gauss(0.0, 1.0) for u in participants}
+
+    for agency in db.session.execute(select(Agency).where(Agency.code.in_(DEMO_STRATEGIC_ROLES))).scalars():
+        if agency.strategic_role is None:
+            agency.strategic_role = DEMO_STRATEGIC_ROLES[agency.code]
+
+    have = {r.user_id for r in db.session.execute(
+        select(PerformanceRating).where(PerformanceRating.year == DEMO_SKP_YEAR)).scalars()}
+    for index, user in enumerate(participants):
+        if index % 8 == 5 and user.nip != DEMO_PARTICIPANT_NIP:
+            continue  # most, not all: these show "data incomplete" (no box)
+        if user.id in have:
+            continue
+        z = 0.6 * ability[user.id] + 0.8 * rng.gauss(0.0, 1.0)
+        predikat = ("sangat_baik" if z > 0.85 else "baik" if z > -1.0 else "butuh_perbaikan" if z > -1.9
+                    else "kurang")
+        db.session.add(PerformanceRating(user_id=user.id, year=DEMO_SKP_YEAR, predikat=predikat, score=None,
+                                         source="demo: e-Kinerja BKN (fiktif)"))
+        report.bump("performance_ratings")
+    db.session.flush()
+
+    wave = db.session.execute(select(Wave).filter_by(code=DEMO_WAVE["code"])).scalar_one_or_none()
+    if wave is not None:
+        demo_user = next((u for u in participants if u.nip == DEMO_PARTICIPANT_NIP), None)
+        scored = db.session.scalar(select(func.count(Attempt.id)).where(
+            Attempt.wave_id == wave.id, Attempt.scored_at.is_not(None),
+            Attempt.user_id != (demo_user.id if demo_user else -1)))
+        if not scored:
+            enrolled = set(db.session.execute(select(Enrollment.user_id).where(Enrollment.wave_id == wave.id)).scalars())
+            started = set(db.session.execute(select(Attempt.user_id).where(Attempt.wave_id == wave.id)).scalars())
+            now = utcnow()
+            for user in participants:
+                if user.nip == DEMO_PARTICIPANT_NIP or user.id not in enrolled or user.id in started:
+                    continue
+                form = delivery.draw_form(wave.spec, rng)
+                start = now - timedelta(hours=rng.uniform(1, 20))
+                attempt = Attempt(wave_id=wave.id, user_id=user.id, number=1, status="submitted", started_at=start,
+                                  deadline_at=start + timedelta(minutes=delivery.time_limit(wave.spec)),
+                                  submitted_at=start + timedelta(minutes=rng.uniform(18, 40)), form=form,
+                                  last_seen_at=start, position=0)
+                db.session.add(attempt)
+                db.session.flush()
+                seq = 0
+                for section in form["sections"]:
+                    theta = 0.75 * ability[user.id] + 0.66 * rng.gauss(0.0, 1.0)
+                    answers = _simulate_section(section, theta, rng, np_rng)
+                    section["state"] = "done"
+                    versions = {v.id: v for v in db.session.execute(select(ItemVersion).where(
+                        ItemVersion.id.in_([a[1] for a in answers]))).scalars()}
+                    for item_id, version_id, category in answers:
+                        seq += 1
+                        version = versions[version_id]
+                        choice = _demo_choice(version, category, rng)
+                        cat, points = scoring.category_of(version, choice)
+                        db.session.add(Response(attempt_id=attempt.id, item_id=item_id, item_version_id=version_id,
+                                                choice=choice, category=cat, points=points, seq=1,
+                                                elapsed_ms=int(rng.uniform(8_000, 70_000)),
+                                                answered_at=start + timedelta(seconds=30 * seq)))
+                form["current"] = len(form["sections"])
+                attempt.form = dict(form)
+                db.session.flush()
+                scoring.score_attempt(attempt)
+                report.bump("attempts")
+
+    for spec in DEMO_SCHEMES:
+        if db.session.execute(select(RelocationScheme).filter_by(code=spec["code"])).scalar_one_or_none() is None:
+            relocation.save_scheme(None, code=spec["code"], name=spec["name"], movers=spec["movers"],
+                                   description=spec["description"], stage_labels=spec["stage_labels"],
+                                   capacities={(c, s + 1): cap for c, caps in spec["capacities"].items()
+                                               for s, cap in enumerate(caps)})
+            report.bump("relocation_schemes")
+
+    settings_existed = talent.latest_settings() is not None
+    settings = talent.ensure_settings()
+    if not settings_existed:
+        report.bump("talent_settings")
+    result = talent.compute(settings)
+    if result.created:
+        report.bump("talent_placements", result.created)

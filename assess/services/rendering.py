@@ -8,6 +8,7 @@ of being silently altered.
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -36,10 +37,19 @@ _EXTENSIONS = ["tables", "sane_lists"]
 _EXTENSION_CONFIGS = {"tables": {"use_align_attribute": True}}  # align="", never style=""
 
 
+_local = threading.local()
+
+
 def markdown_to_html(text: str) -> str:
     """Markdown to (unsanitised) XHTML; tables allowed, alignment as attributes."""
-    return markdown.markdown(text or "", extensions=_EXTENSIONS,
-                             extension_configs=_EXTENSION_CONFIGS, output_format="xhtml")
+    converter = getattr(_local, "converter", None)
+    if converter is None:  # one converter per thread: building one costs more than converting
+        converter = _local.converter = markdown.Markdown(
+            extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS, output_format="xhtml")
+    try:
+        return converter.convert(text or "")
+    finally:
+        converter.reset()
 
 
 @lru_cache(maxsize=8192)
@@ -106,8 +116,8 @@ def unsafe_markup(text: str | None) -> list[str]:
     elements and attributes outside the allow-list, comments, and links with schemes other
     than http, https and mailto (``javascript:``, ``data:``) are reported.
     """
-    if not text:
-        return []
+    if not text or ("<" not in text and "](" not in text and "]:" not in text):
+        return []  # no raw HTML, no link: nothing the sanitiser could remove
     inspector = _Inspector()
     inspector.feed(markdown_to_html(text))
     inspector.close()

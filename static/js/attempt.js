@@ -24,15 +24,21 @@
   var stopped = false;
   var shownAt = Date.now();
 
+  // localStorage may be refused (blocked site data: even reading the property throws) or full;
+  // the queue then lives in memory only, for as long as the page is open.
+  var storage = null;
+  try { storage = window.localStorage; storage.getItem(queueKey); } catch (e) { storage = null; }
+  var memoryQueue = {};
   function loadQueue() {
-    try { return JSON.parse(localStorage.getItem(queueKey) || "{}"); } catch (e) { return {}; }
+    try { return JSON.parse(storage.getItem(queueKey) || "{}"); } catch (e) { return {}; }
   }
   function storeQueue(q) {
-    try { localStorage.setItem(queueKey, JSON.stringify(q)); } catch (e) { /* private mode: memory only */ }
     memoryQueue = q;
+    if (!storage) { return; }
+    try { storage.setItem(queueKey, JSON.stringify(q)); } catch (e) { storage = null; }
   }
-  var memoryQueue = loadQueue();
-  function queue() { return localStorage ? loadQueue() : memoryQueue; }
+  if (storage) { memoryQueue = loadQueue(); }
+  function queue() { return storage ? loadQueue() : memoryQueue; }
   function pending() { return Object.keys(queue()).length; }
 
   function setStatus(kind, detail) {
@@ -126,22 +132,58 @@
     });
   }
 
+  // Answers still waiting on this device are newer than what the server rendered: show them, and
+  // carry their sequence number, so that what the page shows is what will be saved (also when the
+  // participant moves on with the plain form). A disabled fieldset is a locked item.
+  (function showWaiting() {
+    var waiting = queue();
+    document.querySelectorAll("fieldset.item").forEach(function (fs) {
+      var entry = waiting[fs.dataset.item];
+      if (!entry || fs.disabled || entry.seq <= parseInt(fs.dataset.seq || "0", 10)) { return; }
+      fs.querySelectorAll('input[type="radio"]').forEach(function (input) {
+        input.checked = entry.choice !== null && parseInt(input.value, 10) === entry.choice;
+      });
+      var flag = fs.querySelector("input.flag");
+      if (flag) { flag.checked = !!entry.flagged; }
+      fs.dataset.seq = String(entry.seq);
+      var hidden = fs.querySelector('input[name="seq-' + fs.dataset.item + '"]');
+      if (hidden) { hidden.value = String(entry.seq); }
+    });
+  })();
+
   // ------------------------------------------------------------------ timer
   var deadlineAt = null;
   function syncClock(remainingMs) { deadlineAt = performance.now() + remainingMs; }
   if (timerEl) { syncClock(parseInt(timerEl.dataset.remaining || "0", 10) * 1000); }
-  var warned10 = false, warned1 = false, expiredShown = false;
+  var warned10 = false, warned1 = false, closing = null;
+  // At zero no more answers are taken on this page (the server's short grace period is for saves
+  // already on their way, not for answering). The page waits for the server to close the attempt,
+  // or to report more time (an admin may extend the deadline), instead of reloading itself.
+  function setAnswering(on) {
+    document.querySelectorAll("fieldset.item").forEach(function (fs) {
+      if (!on && !fs.disabled) { fs.disabled = true; fs.dataset.timeUp = "1"; }
+      else if (on && fs.dataset.timeUp) { fs.disabled = false; delete fs.dataset.timeUp; }
+    });
+  }
   function tick() {
     if (deadlineAt === null || !timerEl) { return; }
-    var left = Math.max(0, Math.round((deadlineAt - performance.now()) / 1000));
+    var left = Math.max(0, Math.ceil((deadlineAt - performance.now()) / 1000));
+    if (left > 0 && closing) {  // the server gave more time
+      clearInterval(closing); closing = null;
+      setAnswering(true);
+      warned10 = warned1 = false;
+      if (warnEl) { warnEl.classList.add("d-none"); }
+      timerEl.classList.remove("text-danger");
+    }
     var m = Math.floor(left / 60), s = left % 60;
     timerEl.textContent = (m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
     if (warnEl && left <= 600 && left > 60 && !warned10) { warned10 = true; warnEl.textContent = warnEl.dataset.ten; warnEl.classList.remove("d-none"); }
     if (warnEl && left <= 60 && !warned1) { warned1 = true; warnEl.textContent = warnEl.dataset.one; warnEl.classList.remove("d-none"); timerEl.classList.add("text-danger"); }
-    if (left === 0 && !expiredShown) {
-      expiredShown = true;
+    if (left === 0 && !closing) {
+      setAnswering(false);
+      if (warnEl) { warnEl.textContent = warnEl.dataset.up; warnEl.classList.remove("d-none"); }
       flush();
-      setTimeout(function () { window.location.assign(root.dataset.resumeUrl); }, 3000);
+      closing = setInterval(pollClock, 3000);
     }
   }
   setInterval(tick, 1000);

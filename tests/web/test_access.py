@@ -1,9 +1,9 @@
 """The access matrix: every route, every role, one table. A route missing here fails the test."""
 from __future__ import annotations
 
-import pytest
 
 ANYONE = "anyone"
+TOKEN = "bearer token"  # API for other systems: a session never grants access (401 for every role)
 ROLES = ("anonymous", "participant", "assessor", "admin")
 
 # endpoint -> roles allowed (ANYONE: public). Add every new route here.
@@ -30,7 +30,66 @@ EXPECTED: dict[str, object] = {
     "admin.dashboard": {"admin"},
     "admin.audit_log": {"admin"},
     "admin.participants": {"admin"},
+    "admin.bank_index": {"admin"},
+    "admin.bank_item_new": {"admin"},
+    "admin.bank_item": {"admin"},
+    "admin.bank_item_edit": {"admin"},
+    "admin.bank_item_status": {"admin"},
+    "admin.bank_competency": {"admin"},
+    "admin.bank_calibrate": {"admin"},
+    "admin.bank_calibration_run": {"admin"},
+    "admin.bank_calibration_status": {"admin"},
+    "admin.bank_calibration_accept": {"admin"},
+    "admin.bank_import": {"admin"},
+    "admin.bank_export": {"admin"},
+    "admin.specs": {"admin"},
+    "admin.spec_new": {"admin"},
+    "admin.spec_view": {"admin"},
+    "admin.spec_edit": {"admin"},
+    "admin.spec_validate": {"admin"},
+    "admin.spec_activate": {"admin"},
+    "admin.spec_deactivate": {"admin"},
+    "admin.spec_copy": {"admin"},
+    "admin.waves": {"admin"},
+    "admin.wave_new": {"admin"},
+    "admin.wave_view": {"admin"},
+    "admin.wave_edit": {"admin"},
+    "admin.wave_enroll_rule": {"admin"},
+    "admin.wave_enroll_upload": {"admin"},
+    "admin.wave_enroll_template": {"admin"},
+    "admin.wave_enrollment_update": {"admin"},
+    "admin.wave_attempt": {"admin"},
+    "admin.wave_attempt_extend": {"admin"},
+    "admin.wave_attempt_reopen": {"admin"},
     "api.me": {"participant", "assessor", "admin"},
+    # Agencies, units and clusters; the talent map (issue 8).
+    "admin.orgs_index": {"admin"},
+    "admin.orgs_agency_new": {"admin"},
+    "admin.orgs_agency": {"admin"},
+    "admin.orgs_agency_edit": {"admin"},
+    "admin.orgs_agency_delete": {"admin"},
+    "admin.orgs_unit_new": {"admin"},
+    "admin.orgs_unit_edit": {"admin"},
+    "admin.orgs_unit_delete": {"admin"},
+    "admin.orgs_cluster_edit": {"admin"},
+    "admin.orgs_import": {"admin"},
+    "admin.orgs_export": {"admin"},
+    "admin.talent_dashboard": {"admin"},
+    "admin.talent_box": {"admin"},
+    "admin.talent_compute": {"admin"},
+    "admin.talent_settings": {"admin"},
+    "admin.talent_skp": {"admin"},
+    "admin.talent_export": {"admin"},
+    "admin.talent_planning": {"admin"},
+    "admin.talent_planning_list": {"admin"},
+    "admin.talent_scheme_new": {"admin"},
+    "admin.talent_scheme_edit": {"admin"},
+    "admin.talent_scheme_delete": {"admin"},
+    "admin.talent_tokens": {"admin"},
+    "admin.talent_token_revoke": {"admin"},
+    "api.talent_placements": TOKEN,
+    "api.talent_summary": TOKEN,
+    "api.talent_openapi": ANYONE,
 }
 
 SAMPLE_ARGS = {"code": "en", "filename": "css/app.css"}
@@ -65,6 +124,8 @@ def test_access_matrix(app, make_user, login):
             to_login = status == 302 and location.split("?")[0] in ("/auth/login", "/auth/staff")
             if allowed == ANYONE:
                 ok = status not in (401, 403)
+            elif allowed == TOKEN:
+                ok = status == 401
             elif role in allowed:
                 ok = status not in (401, 403) and not to_login
             elif role == "anonymous":

@@ -199,3 +199,15 @@ def test_next_parameter_cannot_redirect_off_site(client, make_user):
     assert response.location == "/me/"
     response = client.get("/lang/en?next=https://evil.example/")
     assert response.location == "/"
+
+
+def test_a_sign_in_storm_gets_a_quick_503_instead_of_a_long_queue(app, client, make_user):
+    user = make_user("participant")
+    app.config.update(LOGIN_CONCURRENCY=0, LOGIN_WAIT_SECONDS=0.01)
+    try:
+        busy = client.post("/auth/login", data={"nip": user.nip, "password": PASSWORD})
+    finally:
+        app.config.update(LOGIN_CONCURRENCY=2, LOGIN_WAIT_SECONDS=3.0)
+    assert busy.status_code == 503 and "Retry-After" in busy.headers
+    assert "Banyak peserta sedang masuk" in busy.get_data(as_text=True)
+    assert client.post("/auth/login", data={"nip": user.nip, "password": PASSWORD}).status_code == 302

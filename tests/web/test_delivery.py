@@ -198,9 +198,6 @@ def test_participants_never_receive_keys_scores_or_parameters(app, client, setup
     assert "Pilihan" in html  # the options are there ...
     for leak in ("score", "key", "threshold", "irt", "\"a\":", "difficulty", "kunci", "skor"):
         assert leak not in html.lower(), leak  # ... but nothing that scores them
-    with app.app_context():
-        versions = db.session.execute(select(ItemVersion)).scalars().all()
-        secret_numbers = {f"{v.a:.1f}" for v in versions} | {f"{v.b}" for v in versions if v.b is not None}
     item = form_of(app, attempt_id)["sections"][0]["items"][0]["item_id"]
     for body in (save(client, attempt_id, {"item": item, "choice": 0, "seq": 1}).get_data(as_text=True),
                  client.get(f"/api/attempts/{attempt_id}/clock").get_data(as_text=True),
@@ -212,7 +209,7 @@ def test_participants_never_receive_keys_scores_or_parameters(app, client, setup
 
 
 def test_expire_command_and_lazy_expiry_close_and_score_once(app, client, runner, setup, make_user, make_wave, login):
-    attempt_id = start(client, setup["wave"])
+    start(client, setup["wave"])
     other = make_user("participant")
     with app.app_context():
         from assess.models import Enrollment
@@ -277,3 +274,22 @@ def test_adaptive_section_runs_to_a_stopping_rule_without_going_back(app, client
     assert form["cat"]["stop"] == "max_items"  # SE 0.2 is out of reach in 8 items
     assert len(form["items"]) == 8 and len(set(seen)) == 8
     assert "/confirm" in client.get(f"/me/attempts/{attempt_id}").location
+
+
+def test_adaptive_section_balances_content_over_subdomains(app, client, make_user, make_competency, make_wave, login):
+    from assess.models import Item
+    comp = make_competency("T.06", "mc", n=24, subdomains=("Keamanan", "Etika", "Etika"))
+    user = make_user("participant")
+    wave = make_wave([{"competency_id": comp, "method": "cat", "min_items": 6, "max_items": 6, "se_target": 0.1,
+                       "settings": {"content": {"subdomains": ["Keamanan", "Etika"]}}}], users=[user])
+    login(user)
+    attempt_id = start(client, wave)
+    location = client.get(f"/me/attempts/{attempt_id}").location
+    while "/q/" in location:
+        item = re.search(r'name="choice-(\d+)"', client.get(location).get_data(as_text=True)).group(1)
+        location = client.post(location, data={f"choice-{item}": "1", "action": "next"}).location
+        location = client.get(location).location or location
+    with app.app_context():
+        section = db.session.get(Attempt, attempt_id).form["sections"][0]
+        subdomains = [db.session.get(Item, e["item_id"]).current.subdomain for e in section["items"]]
+    assert len(subdomains) == 6 and subdomains.count("Keamanan") == 3  # equal shares, within one item
