@@ -233,6 +233,6 @@ def register_error_handlers(app: Flask) -> None:
             return http_error(error)
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        if app.debug or app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
+        if app.debug or (app.testing and app.config.get("PROPAGATE_EXCEPTIONS") is not False):
             raise error
         return render_error(500)

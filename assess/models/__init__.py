@@ -8,11 +8,11 @@ from assess.models.delivery import (
     Attempt, AttemptEvent, Enrollment, Response, TestSection, TestSpec, Wave,
 )
 from assess.models.people import JOB_LEVELS, ROLES, Agency, PerformanceRating, Unit, User
-from assess.models.results import Review, Score, TalentPlacement, TalentSettings
+from assess.models.results import Review, ReviewCase, Score, TalentPlacement, TalentSettings
 
 __all__ = [
     "Agency", "Attempt", "AttemptEvent", "AuditLog", "AuditLogIsAppendOnly", "Battery",
     "Competency", "Enrollment", "Item", "ItemStatusChange", "ItemVersion", "JOB_LEVELS",
-    "PerformanceRating", "ROLES", "Response", "Review", "Score", "Stimulus", "TalentPlacement",
+    "PerformanceRating", "ROLES", "Response", "Review", "ReviewCase", "Score", "Stimulus", "TalentPlacement",
     "TalentSettings", "TestSection", "TestSpec", "UTCDateTime", "Unit", "User", "Wave", "utcnow",
 ]
