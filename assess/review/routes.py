@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from assess.auth.access import assessor_required
+from assess.auth.access import admin_required, assessor_required
 from assess.extensions import db
 from assess.models import Agency, Competency, User, Wave
 from assess.review.forms import ConfirmForm, NoteForm, OverrideForm, RetestForm
@@ -113,3 +113,18 @@ def decide(attempt_id: int, action: str):
         db.session.rollback()
         flash(str(error.message), "danger")
     return redirect(url_for("review.report_page", attempt_id=attempt_id))
+
+
+@bp.route("/rescore/<int:wave_id>", methods=["GET", "POST"])
+@admin_required
+def rescore(wave_id: int):
+    """After a parameter update: whose levels and bands would change; an admin accepts."""
+    wave = db.get_or_404(Wave, wave_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        n = review.rescore_apply(wave.id, current_user)
+        db.session.commit()
+        flash(_("%(n)d attempts rescored with the current item parameters.", n=n), "success")
+        return redirect(url_for("review.rescore", wave_id=wave.id))
+    total, changes, bands = review.rescore_preview(wave.id)
+    return render_template("review/rescore.html", wave=wave, total=total, changes=changes, bands=bands, form=form)

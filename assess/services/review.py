@@ -246,3 +246,63 @@ def timeline(attempt_id: int) -> list[AuditLog]:
     return list(db.session.execute(
         select(AuditLog).where(AuditLog.target_type == "attempts", AuditLog.target_id == str(attempt_id),
                                AuditLog.action.like("review.%")).order_by(AuditLog.id)).scalars())
+
+
+# ------------------------------------------------------------------------------ rescoring
+@dataclass
+class RescoreChange:
+    attempt_id: int
+    participant: str
+    nip: str
+    competency: str
+    old_level: int
+    new_level: int
+    old_theta: float
+    new_theta: float
+
+
+def rescore_preview(wave_id: int) -> tuple[int, list[RescoreChange], dict]:
+    """What a rescore with the bank's current parameters would change, without writing.
+
+    Returns (attempts considered, level changes, band changes {attempt_id: (old, new)}).
+    """
+    from assess.models import Competency, JOB_LEVELS
+    from assess.services import report, scoring
+
+    attempts = db.session.execute(
+        select(Attempt).where(Attempt.wave_id == wave_id, Attempt.status.in_(("submitted", "expired")))
+        .options(selectinload(Attempt.user))).scalars().all()
+    codes = dict(db.session.execute(select(Competency.id, Competency.code)).all())
+    jpm_competencies = set(db.session.execute(
+        select(Competency.id).join(Competency.battery).where(
+            Competency.battery.has(code=report.JPM_BATTERIES[0]) | Competency.battery.has(code=report.JPM_BATTERIES[1]))
+    ).scalars())
+    changes, bands = [], {}
+    for attempt in attempts:
+        old = {s.competency_id: s for s in db.session.execute(select(Score).where(Score.attempt_id == attempt.id)).scalars()}
+        new = {v["competency_id"]: v for v in scoring.compute_scores(attempt, current_parameters=True)}
+        for cid, values in new.items():
+            if cid in old and values["level"] != old[cid].level:
+                changes.append(RescoreChange(attempt.id, attempt.user.name, attempt.user.nip, codes[cid],
+                                             old[cid].level, values["level"], old[cid].theta, values["theta"]))
+        expected = JOB_LEVELS.get(attempt.user.job_level or "")
+        keys = sorted(c for c in new if c in jpm_competencies and c in old)
+        if expected and keys:
+            before = report.band_of(report.jpm([old[c].level for c in keys], [expected] * len(keys)))
+            after = report.band_of(report.jpm([new[c]["level"] for c in keys], [expected] * len(keys)))
+            if before != after:
+                bands[attempt.id] = (before, after)
+    return len(attempts), changes, bands
+
+
+def rescore_apply(wave_id: int, by: User) -> int:
+    """Rescore every closed attempt of the wave with current parameters; refresh their cases."""
+    from assess.services import scoring
+
+    attempts = db.session.execute(
+        select(Attempt).where(Attempt.wave_id == wave_id, Attempt.status.in_(("submitted", "expired")))).scalars().all()
+    for attempt in attempts:
+        refresh_case(attempt, scoring.score_attempt(attempt, current_parameters=True))
+    audit.record("review.rescore", actor=by, target_type="waves", target_id=wave_id,
+                 detail={"attempts": len(attempts)})
+    return len(attempts)

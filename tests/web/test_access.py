@@ -30,6 +30,7 @@ EXPECTED: dict[str, object] = {
     "review.bulk_approve": {"assessor", "admin"},
     "review.report_page": {"assessor", "admin"},
     "review.decide": {"assessor", "admin"},
+    "review.rescore": {"admin"},
     "admin.dashboard": {"admin"},
     "admin.audit_log": {"admin"},
     "admin.participants": {"admin"},

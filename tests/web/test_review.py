@@ -210,3 +210,35 @@ def test_flag_rates_on_simulated_attempts(app, make_user, make_competency, make_
     assert hits == 1.0
     assert all(any(f["code"] == "straight_lining" for f in cases[u.id].flags) for u in aberrant[:8])
     assert all(any(f["code"] == "rapid_guessing" for f in cases[u.id].flags) for u in aberrant[8:])
+
+
+def test_rescore_after_a_parameter_update_shows_the_diff_then_applies(app, client, world, login, make_user):
+    from assess.models import ItemVersion
+
+    with app.app_context():
+        before = {s.attempt_id: s.level for s in db.session.execute(
+            select(Score).where(Score.competency_id == world["mc"])).scalars()}
+        for item in db.session.execute(select(Item).where(Item.competency_id == world["mc"])).scalars():
+            old = item.current
+            item.current_version += 1
+            item.versions.append(ItemVersion(
+                version=item.current_version, item_type=old.item_type, level=old.level, stem=old.stem,
+                options=old.options, irt_model=old.irt_model, a=old.a, b=old.b - 2.5, c=old.c,
+                change_note="recalibrated"))
+        db.session.commit()
+    admin = make_user("admin")
+    login(admin)
+    page = client.get(f"/review/rescore/{world['wave']}").get_data(as_text=True)
+    assert "R.01" in page, page[page.find("<main"):][:1500]
+    with app.app_context():
+        from assess.services import review as review_service
+        total, changes, _ = review_service.rescore_preview(world["wave"])
+        assert total == 3 and changes and all(c.new_level < c.old_level for c in changes)
+        assert {s.attempt_id: s.level for s in db.session.execute(
+            select(Score).where(Score.competency_id == world["mc"])).scalars()} == before  # preview wrote nothing
+    client.post(f"/review/rescore/{world['wave']}")
+    with app.app_context():
+        after = {s.attempt_id: s.level for s in db.session.execute(
+            select(Score).where(Score.competency_id == world["mc"])).scalars()}
+        assert after == {c.attempt_id: c.new_level for c in changes} | {k: v for k, v in before.items() if k not in {c.attempt_id for c in changes}}
+        assert db.session.execute(select(AuditLog).where(AuditLog.action == "review.rescore")).scalar_one()
