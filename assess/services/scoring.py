@@ -6,7 +6,7 @@ and on each response), so later edits to the bank never change an old score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 from sqlalchemy import delete, select
@@ -84,11 +84,21 @@ class CompetencyScore:
 def score_responses(versions: Sequence[ItemVersion], categories: Sequence[int],
                     cut_scores: Sequence[float]) -> tuple[float, float, int]:
     """EAP θ and posterior SD for one person's answers; returns (θ, se, level)."""
+    theta, se, level, _ = score_with_fit(versions, categories, cut_scores)
+    return theta, se, level
+
+
+def score_with_fit(versions: Sequence[ItemVersion], categories: Sequence[int],
+                   cut_scores: Sequence[float]) -> tuple[float, float, int, Optional[float]]:
+    """EAP θ, posterior SD, level and person fit lz* (None when it is undefined)."""
+    from assess.irt.fit import person_fit_lz_star
+
     bank = bank_of(versions)
     responses = np.asarray([categories], dtype=np.int64)
     est = estimation.eap(responses, bank)
     theta, se = float(est.theta[0]), float(est.se[0])
-    return theta, se, level_of(theta, cut_scores)
+    lz = float(person_fit_lz_star(responses, bank, est.theta, estimator="eap")[0])
+    return theta, se, level_of(theta, cut_scores), (lz if np.isfinite(lz) else None)
 
 
 def compatible(old: ItemVersion, new: ItemVersion) -> bool:
@@ -123,11 +133,11 @@ def compute_scores(attempt: Attempt, *, current_parameters: bool = False) -> lis
         answered = [by_item[e["item_id"]] for e in section["items"] if e["item_id"] in by_item]
         versions = [v for _, v in answered]
         if answered:
-            theta, se, level = score_responses(versions, [r.category for r, _ in answered], competency.cut_scores)
+            theta, se, level, lz = score_with_fit(versions, [r.category for r, _ in answered], competency.cut_scores)
         else:
-            theta, se, level = 0.0, 1.0, level_of(0.0, competency.cut_scores)
+            theta, se, level, lz = 0.0, 1.0, level_of(0.0, competency.cut_scores), None
         out.append({"competency_id": competency.id, "theta": theta, "se": se, "level": level,
-                    "n_items": len(answered), "item_versions": [v.id for v in versions]})
+                    "person_fit": lz, "n_items": len(answered), "item_versions": [v.id for v in versions]})
     return out
 
 
