@@ -162,12 +162,13 @@ def make_competency(app):
     from assess.models import Battery, Competency, Item, ItemVersion
 
     def factory(code: str = "T.01", item_type: str = "mc", n: int = 10, model: str | None = None,
-                subdomains: tuple = ()):
+                subdomains: tuple = (), battery: str = "test"):
         model = model or {"mc": "2pl", "sjt": "grm", "likert": "grm"}[item_type]
         with app.app_context():
-            battery = db.session.execute(db.select(Battery).filter_by(code="test")).scalar_one_or_none()
+            code_ = battery
+            battery = db.session.execute(db.select(Battery).filter_by(code=code_)).scalar_one_or_none()
             if battery is None:
-                battery = Battery(code="test", name_id="Uji", name_en="Test")
+                battery = Battery(code=code_, name_id=f"Uji {code_}", name_en=f"Test {code_}")
             comp = Competency(code=code, name_id=f"Kompetensi {code}", name_en=f"Competency {code}",
                               item_type=item_type, irt_model=model, battery=battery)
             db.session.add(comp)

@@ -11,7 +11,7 @@ from assess.models.people import (
     JOB_LEVELS, ROLES, Agency, ApiToken, Cluster, ClusterChange, PerformanceRating, Unit, User,
 )
 from assess.models.results import (
-    RelocationCapacity, RelocationScheme, Review, Score, TalentPlacement, TalentSettings,
+    RelocationCapacity, RelocationScheme, Review, ReviewCase, Score, TalentPlacement, TalentSettings,
 )
 
 __all__ = [
@@ -19,6 +19,6 @@ __all__ = [
     "Agency", "Attempt", "AttemptEvent", "AuditLog", "AuditLogIsAppendOnly", "Battery",
     "CalibrationRun",
     "Competency", "Enrollment", "Item", "ItemStatusChange", "ItemVersion", "JOB_LEVELS",
-    "PerformanceRating", "ROLES", "Response", "Review", "Score", "Stimulus", "TalentPlacement",
+    "PerformanceRating", "ROLES", "Response", "Review", "ReviewCase", "Score", "Stimulus", "TalentPlacement",
     "TalentSettings", "TestSection", "TestSpec", "UTCDateTime", "Unit", "User", "Wave", "utcnow",
 ]

@@ -171,3 +171,38 @@ class RelocationCapacity(db.Model):
     capacity: Mapped[int]
 
     scheme: Mapped[RelocationScheme] = relationship(back_populates="capacities")
+
+
+CASE_STATES = (
+    "awaiting",              # scored, no decision yet
+    "second_opinion",        # an assessor asked for a second assessor's view
+    "pending_confirmation",  # an override or re-test waits for a second assessor
+    "approved",
+    "overridden",
+    "retest",
+)
+
+
+class ReviewCase(db.Model):
+    """The review state of one scored attempt: its flags with evidence, its assessor, its state.
+
+    One row per attempt, refreshed when the attempt is (re)scored. Decisions themselves are Review
+    rows (append-only history); this row is what the queue filters and sorts on.
+    """
+
+    __tablename__ = "review_cases"
+    __table_args__ = (
+        CheckConstraint(f"state IN {_in(CASE_STATES)}", name="state_valid"),
+        Index("ix_review_cases_queue", "state", "flag_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(String(24), default="awaiting")
+    flags: Mapped[list] = mapped_column(JSONType, default=list)  # [{code, value, threshold, evidence}]
+    flag_count: Mapped[int] = mapped_column(default=0)
+    assessor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    assigned_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    attempt: Mapped["Attempt"] = relationship()  # noqa: F821

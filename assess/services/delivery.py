@@ -248,8 +248,11 @@ def close_attempt(attempt_id: int, status: str) -> bool:
     if result.rowcount != 1:
         return False
     attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
-    scoring.score_attempt(attempt)
+    scores = scoring.score_attempt(attempt)
     log_event(attempt, status)
+    from assess.services import review
+
+    review.refresh_case(attempt, scores)
     return True
 
 

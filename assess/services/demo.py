@@ -328,7 +328,7 @@ def seed_demo_talent(report: SeedReport) -> None:
     from assess.models import (
         Attempt, Enrollment, ItemVersion, PerformanceRating, RelocationScheme, Response, Wave, utcnow,
     )
-    from assess.services import delivery, relocation, scoring, talent
+    from assess.services import delivery, relocation, review, scoring, talent
 
     rng = random.Random(DEMO_TALENT_SEED)
     np_rng = np.random.default_rng(DEMO_TALENT_SEED)
@@ -369,6 +369,8 @@ def seed_demo_talent(report: SeedReport) -> None:
             for user in participants:
                 if user.nip == DEMO_PARTICIPANT_NIP or user.id not in enrolled or user.id in started:
                     continue
+                aberrant = len(started) % 12 == 3
+                started.add(user.id)
                 form = delivery.draw_form(wave.spec, rng)
                 start = now - timedelta(hours=rng.uniform(1, 20))
                 attempt = Attempt(wave_id=wave.id, user_id=user.id, number=1, status="submitted", started_at=start,
@@ -388,15 +390,19 @@ def seed_demo_talent(report: SeedReport) -> None:
                         seq += 1
                         version = versions[version_id]
                         choice = _demo_choice(version, category, rng)
+                        elapsed = int(rng.uniform(8_000, 70_000))
+                        if aberrant:  # a few click through: "strongly agree" everywhere, too fast
+                            choice = 4 if version.item_type == "likert" else 0
+                            elapsed = int(rng.uniform(400, 1_200))
                         cat, points = scoring.category_of(version, choice)
                         db.session.add(Response(attempt_id=attempt.id, item_id=item_id, item_version_id=version_id,
                                                 choice=choice, category=cat, points=points, seq=1,
-                                                elapsed_ms=int(rng.uniform(8_000, 70_000)),
+                                                elapsed_ms=elapsed,
                                                 answered_at=start + timedelta(seconds=30 * seq)))
                 form["current"] = len(form["sections"])
                 attempt.form = dict(form)
                 db.session.flush()
-                scoring.score_attempt(attempt)
+                review.refresh_case(attempt, scoring.score_attempt(attempt))
                 report.bump("attempts")
 
     for spec in DEMO_SCHEMES:

@@ -6,7 +6,7 @@ and on each response), so later edits to the bank never change an old score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 from sqlalchemy import delete, select
@@ -84,41 +84,74 @@ class CompetencyScore:
 def score_responses(versions: Sequence[ItemVersion], categories: Sequence[int],
                     cut_scores: Sequence[float]) -> tuple[float, float, int]:
     """EAP θ and posterior SD for one person's answers; returns (θ, se, level)."""
+    theta, se, level, _ = score_with_fit(versions, categories, cut_scores)
+    return theta, se, level
+
+
+def score_with_fit(versions: Sequence[ItemVersion], categories: Sequence[int],
+                   cut_scores: Sequence[float]) -> tuple[float, float, int, Optional[float]]:
+    """EAP θ, posterior SD, level and person fit lz* (None when it is undefined)."""
+    from assess.irt.fit import person_fit_lz_star
+
     bank = bank_of(versions)
     responses = np.asarray([categories], dtype=np.int64)
     est = estimation.eap(responses, bank)
     theta, se = float(est.theta[0]), float(est.se[0])
-    return theta, se, level_of(theta, cut_scores)
+    lz = float(person_fit_lz_star(responses, bank, est.theta, estimator="eap")[0])
+    return theta, se, level_of(theta, cut_scores), (lz if np.isfinite(lz) else None)
 
 
-def score_attempt(attempt: Attempt) -> list[Score]:
-    """(Re)compute and store the attempt's Score rows from its saved responses; flush.
+def compatible(old: ItemVersion, new: ItemVersion) -> bool:
+    """A newer version can rescore an old answer only if the answer still means the same thing."""
+    return (old.item_type == new.item_type and old.reverse_keyed == new.reverse_keyed
+            and [o.get("score") for o in old.options] == [o.get("score") for o in new.options])
 
-    Every competency of the attempt's form gets a score; one with no answered item gets the
-    prior (θ = 0, SE = 1) and n_items = 0, so that a missing section is visible, not hidden.
+
+def compute_scores(attempt: Attempt, *, current_parameters: bool = False) -> list[dict]:
+    """Scores of the attempt's competencies from its saved responses, without writing anything.
+
+    ``current_parameters``: use each item's current version where it is compatible with the one
+    the participant saw (a parameter update), instead of the pinned version.
     """
-    sections = attempt.form.get("sections", [])
+    from assess.models import Item
+
     rows = db.session.execute(
         select(Response, ItemVersion)
         .join(ItemVersion, Response.item_version_id == ItemVersion.id)
         .where(Response.attempt_id == attempt.id, Response.category.is_not(None))
     ).all()
     by_item = {response.item_id: (response, version) for response, version in rows}
-    db.session.execute(delete(Score).where(Score.attempt_id == attempt.id))
-    scores = []
-    for section in sections:
+    if current_parameters and by_item:
+        items = {i.id: i for i in db.session.execute(select(Item).where(Item.id.in_(list(by_item)))).scalars()}
+        for item_id, (response, version) in list(by_item.items()):
+            newest = items[item_id].current
+            if newest.id != version.id and compatible(version, newest):
+                by_item[item_id] = (response, newest)
+    out = []
+    for section in attempt.form.get("sections", []):
         competency = db.session.get(Competency, section["competency_id"])
         answered = [by_item[e["item_id"]] for e in section["items"] if e["item_id"] in by_item]
         versions = [v for _, v in answered]
-        categories = [r.category for r, _ in answered]
         if answered:
-            theta, se, level = score_responses(versions, categories, competency.cut_scores)
+            theta, se, level, lz = score_with_fit(versions, [r.category for r, _ in answered], competency.cut_scores)
         else:
-            theta, se = 0.0, 1.0
-            level = level_of(theta, competency.cut_scores)
-        score = Score(attempt_id=attempt.id, competency_id=competency.id, theta=theta, se=se,
-                      method="eap", level=level, n_items=len(answered),
-                      item_versions=[v.id for v in versions], scored_at=utcnow())
+            theta, se, level, lz = 0.0, 1.0, level_of(0.0, competency.cut_scores), None
+        out.append({"competency_id": competency.id, "theta": theta, "se": se, "level": level,
+                    "person_fit": lz, "n_items": len(answered), "item_versions": [v.id for v in versions]})
+    return out
+
+
+def score_attempt(attempt: Attempt, *, current_parameters: bool = False) -> list[Score]:
+    """(Re)compute and store the attempt's Score rows from its saved responses; flush.
+
+    Every competency of the attempt's form gets a score; one with no answered item gets the
+    prior (θ = 0, SE = 1) and n_items = 0, so that a missing section is visible, not hidden.
+    """
+    computed = compute_scores(attempt, current_parameters=current_parameters)
+    db.session.execute(delete(Score).where(Score.attempt_id == attempt.id))
+    scores = []
+    for values in computed:
+        score = Score(attempt_id=attempt.id, method="eap", scored_at=utcnow(), **values)
         db.session.add(score)
         scores.append(score)
     attempt.scored_at = utcnow()
