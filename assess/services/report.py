@@ -18,9 +18,9 @@ from sqlalchemy import select
 from assess.extensions import db
 from assess.irt.models import item_information
 from assess.models import (
-    JOB_LEVELS, Attempt, AttemptEvent, Battery, Competency, ItemVersion, Response, Score,
+    Attempt, AttemptEvent, Battery, Competency, ItemVersion, Response, Score,
 )
-from assess.services import review, scoring
+from assess.services import review, scoring, talent
 
 Z90 = float(norm.ppf(0.95))  # a two-sided 90% interval
 BAND_CUTS = (78.0, 90.0)     # Kurang Optimal < 78 <= Cukup Optimal < 90 <= Optimal (DOMAIN.md)
@@ -43,13 +43,14 @@ def misclassification(theta: float, se: float, cut_scores: Sequence[float]) -> f
 
 
 def jpm(levels: Sequence[int], expected: Sequence[int]) -> float:
-    """JPM = Σ min(level, expected) / Σ expected × 100 (a surplus does not offset a gap)."""
-    total = sum(expected)
-    return 100.0 * sum(min(l, e) for l, e in zip(levels, expected)) / total if total else 0.0
+    """JPM = Σ min(level, expected) / Σ expected × 100 (the talent rules, one place)."""
+    value = talent.job_person_match(zip(levels, expected))
+    return value if value is not None else 0.0
 
 
 def band_of(value: float, cuts: Sequence[float] = BAND_CUTS) -> str:
-    return BANDS[int(sum(value >= c for c in cuts))]
+    """The band of a JPM value for cut-offs (lower, upper)."""
+    return talent.band_of(value, (max(cuts), min(cuts)))
 
 
 def band_probabilities(level_probs: Sequence[np.ndarray], expected: Sequence[int],
@@ -95,8 +96,13 @@ class Report:
 
 
 def build(attempt: Attempt, *, with_items: bool = False) -> Report:
+    """The report of one attempt, with the talent settings in force (expected levels, bands)."""
     participant = attempt.user
-    expected_level = JOB_LEVELS.get(participant.job_level or "")
+    latest = talent.latest_settings()
+    cfg = talent.with_defaults(latest.settings if latest else None)
+    expected_level = cfg["expected_levels"].get(participant.job_level or "")
+    jpm_batteries = tuple(cfg["jpm_batteries"])
+    cuts = tuple(sorted(cfg["bands"][cfg["band_set"]]))
     effective = review.effective_levels(attempt.id)
     rows = db.session.execute(
         select(Score, Competency, Battery).join(Competency, Score.competency_id == Competency.id)
@@ -106,7 +112,7 @@ def build(attempt: Attempt, *, with_items: bool = False) -> Report:
     lines = []
     for score, comp, battery in rows:
         probs = level_probabilities(score.theta, score.se, comp.cut_scores)
-        expected = expected_level if battery.code in JPM_BATTERIES else None
+        expected = expected_level if battery.code in jpm_batteries else None
         lines.append(CompetencyLine(
             comp, battery, score, effective.get(comp.id, score.level), expected,
             score.theta - Z90 * score.se, score.theta + Z90 * score.se,
@@ -115,9 +121,9 @@ def build(attempt: Attempt, *, with_items: bool = False) -> Report:
     jpm_lines = [line for line in lines if line.expected]
     if jpm_lines:
         out.jpm = jpm([line.level for line in jpm_lines], [line.expected for line in jpm_lines])
-        out.band = band_of(out.jpm)
+        out.band = band_of(out.jpm, cuts)
         out.band_probs = band_probabilities([np.asarray(line.probs) for line in jpm_lines],
-                                            [line.expected for line in jpm_lines])
+                                            [line.expected for line in jpm_lines], cuts)
         out.p_band_wrong = 1.0 - out.band_probs[out.band]
     out.events = {kind: n for kind, n in db.session.execute(
         select(AttemptEvent.kind, db.func.count()).where(AttemptEvent.attempt_id == attempt.id)

@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select, update
 
 from assess.extensions import db
 from assess.models import (
-    JOB_LEVELS, Agency, Attempt, Battery, Competency, PerformanceRating, Review, Score,
+    JOB_LEVELS, Agency, Attempt, Battery, Competency, PerformanceRating, Review, ReviewCase, Score,
     TalentPlacement, TalentSettings, Unit, User, utcnow,
 )
 from assess.models.people import PREDIKAT
@@ -440,7 +440,7 @@ def evaluate(settings: Mapping, *, job_level: Optional[str], scores: Sequence[Sc
 
 # ------------------------------------------------------------------------------ attempts used
 FINISHED = ("submitted", "expired")
-APPROVED_DECISIONS = ("approve", "override")
+APPROVED_STATES = ("approved", "overridden")  # ReviewCase states: signed off by assessors
 
 
 def latest_attempts(*, wave_id: Optional[int] = None, approved_only: bool = False):
@@ -458,7 +458,8 @@ def latest_attempts(*, wave_id: Optional[int] = None, approved_only: bool = Fals
     if wave_id is not None:
         query = query.where(Attempt.wave_id == wave_id)
     if approved_only:
-        query = query.where(select(Review.id).where(Review.attempt_id == Attempt.id, Review.decision.in_(APPROVED_DECISIONS)).exists())
+        query = query.where(select(ReviewCase.id).where(ReviewCase.attempt_id == Attempt.id,
+                                                        ReviewCase.state.in_(APPROVED_STATES)).exists())
     ranked = query.subquery("ranked")
     return select(ranked.c.attempt_id, ranked.c.user_id, ranked.c.wave_id).where(ranked.c.rn == 1)
 
@@ -525,10 +526,16 @@ def compute(settings: Optional[TalentSettings] = None, *, wave_id: Optional[int]
         attempt_ids = [r[1] for r in chunk]
         user_ids_chunk = [r[0] for r in chunk]
         scores: dict[int, list[ScoreInput]] = defaultdict(list)
+        # A level an assessor overrode (confirmed by a second assessor) counts instead of the scored one.
+        overrides = {(a, c): lv for a, c, lv in db.session.execute(
+            select(Review.attempt_id, Review.competency_id, Review.new_level)
+            .where(Review.attempt_id.in_(attempt_ids), Review.decision == "override", Review.state == "confirmed")
+            .order_by(Review.id))}
         for attempt_id, competency_id, theta, level in db.session.execute(
                 select(Score.attempt_id, Score.competency_id, Score.theta, Score.level)
                 .where(Score.attempt_id.in_(attempt_ids))):
             code, battery = competencies[competency_id]
+            level = overrides.get((attempt_id, competency_id), level)
             scores[attempt_id].append(ScoreInput(code, battery, theta, level))
         ratings: dict[int, tuple] = {}
         rating_query = select(PerformanceRating.user_id, PerformanceRating.year, PerformanceRating.predikat,

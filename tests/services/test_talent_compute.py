@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from assess.extensions import db
-from assess.models import Review, TalentPlacement, TalentSettings
+from assess.models import Review, ReviewCase, TalentPlacement, TalentSettings
 from assess.services import relocation, talent
 from tests.talent_helpers import add_attempt, add_skp, good_scores, make_agency, make_bank, make_participant, make_wave
 
@@ -93,6 +93,7 @@ def test_approved_only_is_one_filter_on_the_attempts(world):
     approved = add_attempt(user, world["wave"], good_scores(level=2), world["comp"], hours_ago=10)
     add_attempt(user, world["wave"], good_scores(level=4), world["comp"], hours_ago=1)
     db.session.add(Review(attempt_id=approved.id, decision="approve", state="final"))
+    db.session.add(ReviewCase(attempt_id=approved.id, state="approved"))  # what review.approve() leaves
     db.session.flush()
     ids = lambda **kw: [r.attempt_id for r in db.session.execute(talent.latest_attempts(**kw))]  # noqa: E731
     assert ids() != [approved.id]
@@ -143,3 +144,22 @@ def test_relocation_plan_on_a_constructed_case(app_ctx):
     assert (small.clusters[0].fits, small.clusters[0].waiting, small.moving, small.waiting) == ([2, 1], 2, 3, 2)
     assert (big.clusters[0].fits, big.clusters[0].waiting, big.moving) == ([5], 0, 5)
     assert relocation.allocate(0, [3]) == ([0], 0) and relocation.stage_of(0, [0, 1]) == 2
+
+
+def test_a_confirmed_override_counts_in_the_talent_map(world):
+    """An assessor's level override, once a second assessor confirms it, replaces the scored level."""
+    user = make_participant(world["agency"])
+    attempt = add_attempt(user, world["wave"], good_scores(level=2), world["comp"], hours_ago=2)
+    before = talent.compute(user_ids=[user.id])
+    placement = db.session.execute(select(TalentPlacement).where(TalentPlacement.user_id == user.id,
+                                                                 TalentPlacement.is_current.is_(True))).scalar_one()
+    jpm_before = placement.jpm
+    for competency_id in world["comp"].values() if isinstance(world["comp"], dict) else [world["comp"]]:
+        db.session.add(Review(attempt_id=attempt.id, decision="override", state="confirmed",
+                              competency_id=getattr(competency_id, "id", competency_id), old_level=2, new_level=5,
+                              reason_code="additional_evidence", reason_text="wawancara"))
+    db.session.flush()
+    talent.compute(user_ids=[user.id])
+    placement = db.session.execute(select(TalentPlacement).where(TalentPlacement.user_id == user.id,
+                                                                 TalentPlacement.is_current.is_(True))).scalar_one()
+    assert before is not None and placement.jpm > jpm_before
