@@ -6,6 +6,7 @@ SECRET_KEY. Select a class with ``create_app(ProductionConfig)`` or through ``AS
 """
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -64,6 +65,11 @@ class Config:
     # Concurrent password checks per process, and how long a sign-in waits for a free slot.
     LOGIN_CONCURRENCY = _env_int("LOGIN_CONCURRENCY", 2)
     LOGIN_WAIT_SECONDS = float(os.environ.get("LOGIN_WAIT_SECONDS", "3"))
+
+    # Saves already in flight when the deadline passes are accepted for this many seconds.
+    DEADLINE_GRACE_SECONDS = _env_int("DEADLINE_GRACE_SECONDS", 15)
+    # Overrides of the review flag thresholds (assess/services/flags.py DEFAULTS), as JSON.
+    REVIEW_THRESHOLDS = json.loads(os.environ.get("REVIEW_THRESHOLDS", "{}") or "{}")
 
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "id")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("BABEL_DEFAULT_TIMEZONE", "Asia/Jakarta")
