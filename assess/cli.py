@@ -150,6 +150,47 @@ def bank_synth(n_items: int, competencies: int, seed: int, out_dir: Path | None)
     click.echo(f"Synthetic bank: {result.summary()}")
 
 
+@bank_cli.command("exposure")
+@click.option("--competency", "code", required=True, help="Competency code, e.g. DL.03.")
+@click.option("--target", type=float, default=0.25, show_default=True, help="Target maximum exposure rate.")
+@click.option("--max-items", type=int, required=True, help="Maximum CAT length of the sections that use it.")
+@click.option("--min-items", type=int, default=0, show_default=True)
+@click.option("--se", "se_target", type=float, default=None, help="SE target of the CAT, if any.")
+@click.option("--seed", type=int, default=None)
+def bank_exposure(code: str, target: float, max_items: int, min_items: int, se_target: float | None,
+                  seed: int | None) -> None:
+    """Set the operational items' Sympson-Hetter exposure parameters by simulation.
+
+    The CAT sections of delivery apply them: an item chosen for a participant is administered
+    with probability k, so no item is seen by much more than the target share of participants.
+    """
+    import numpy as np
+    from sqlalchemy import select
+
+    from assess.irt.cat import sympson_hetter
+    from assess.models import Competency, Item
+    from assess.services import audit, scoring
+
+    competency = db.session.execute(select(Competency).where(Competency.code == code)).scalar_one_or_none()
+    if competency is None:
+        raise click.ClickException(f"no competency with code {code!r}")
+    items = list(db.session.execute(select(Item).where(Item.competency_id == competency.id,
+                                                      Item.status == "operational").order_by(Item.code)).scalars())
+    if len(items) <= max_items:
+        raise click.ClickException(f"{code} has {len(items)} operational items: exposure control needs more than --max-items ({max_items})")
+    bank = scoring.bank_of([item.current for item in items])
+    result = sympson_hetter(bank, target, min_items=min_items, max_items=max_items, se_target=se_target,
+                            randomesque=3, rng=np.random.default_rng(seed))
+    for item, k in zip(items, result.k):
+        item.exposure_k = float(k)
+    audit.record("bank.exposure", actor_label="cli", target=competency,
+                 detail={"target": target, "max_exposure": float(result.max_exposure),
+                         "iterations": int(result.n_iter), "converged": bool(result.converged)})
+    db.session.commit()
+    click.echo(f"{code}: {len(items)} items, maximum exposure {result.max_exposure:.3f} (target {target}), "
+               f"{result.n_iter} iterations{'' if result.converged else ', not converged'}")
+
+
 @bank_cli.command("calibrate")
 @click.option("--competency", "code", required=True, help="Competency code, e.g. M.01.")
 @click.option("--min-responses", type=click.IntRange(1), default=50, show_default=True,

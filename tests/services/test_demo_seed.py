@@ -69,3 +69,19 @@ def test_demo_seed_is_refused_in_production(runner, app):
         app.config["ENV_NAME"] = "testing"
     assert result.exit_code != 0
     assert "refusing to seed demo data" in result.output
+
+
+def test_exposure_command_sets_sympson_hetter_parameters(runner, app, make_competency):
+    from assess.extensions import db
+    from assess.models import Item
+
+    make_competency("X.01", "mc", n=40)
+    result = runner.invoke(args=["bank", "exposure", "--competency", "X.01", "--target", "0.3",
+                                 "--max-items", "8", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "maximum exposure" in result.output
+    with app.app_context():
+        ks = [i.exposure_k for i in db.session.execute(db.select(Item)).scalars()]
+    assert min(ks) < 1.0 and all(0 < k <= 1 for k in ks)  # the most informative items are throttled
+    too_few = runner.invoke(args=["bank", "exposure", "--competency", "X.01", "--max-items", "40"])
+    assert too_few.exit_code != 0 and "needs more than" in too_few.output
