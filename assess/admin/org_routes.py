@@ -5,6 +5,8 @@ assess.services.orgs; these views parse, call it, commit and redirect.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -17,7 +19,7 @@ from assess.auth.access import admin_required
 from assess.extensions import db
 from assess.models import Agency, Unit, User
 from assess.services import orgs
-from assess.services.tabular import ImportProblems
+from assess.admin.uploads import apply_upload
 
 
 def _raw(form) -> dict:
@@ -214,19 +216,11 @@ def orgs_import():
     problems, result = None, None
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            result = orgs.import_orgs(upload.filename or "upload", upload.read(), actor=current_user,
-                                      dry_run=form.dry_run.data)
-        except ImportProblems as error:
-            db.session.rollback()
-            problems = error.problems
-        else:
-            if result.dry_run:
-                db.session.rollback()
-            else:
-                db.session.commit()
-                flash(_("Imported %(file)s.", file=upload.filename), "success")
-                return redirect(url_for("admin.orgs_index"))
+        problems, result = apply_upload(partial(orgs.import_orgs, actor=current_user), upload,
+                                        dry_run=form.dry_run.data)
+        if result is not None and not result.dry_run:
+            flash(_("Imported %(file)s.", file=upload.filename), "success")
+            return redirect(url_for("admin.orgs_index"))
     status = 422 if problems or form.errors else 200
     return render_template("admin/orgs/import.html", form=form, problems=problems, result=result,
                            agency_columns=orgs.AGENCY_COLUMNS, unit_columns=orgs.UNIT_COLUMNS,

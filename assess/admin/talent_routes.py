@@ -6,6 +6,8 @@ assess.services.talent (rules, compute, SKP), talent_reports (counts), relocatio
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
@@ -19,7 +21,7 @@ from assess.extensions import db
 from assess.models import ApiToken, Battery, PerformanceRating, RelocationScheme, TalentSettings, Wave
 from assess.services import api_tokens, audit, exports, orgs, relocation, talent
 from assess.services import talent_reports as reports
-from assess.services.tabular import ImportProblems
+from assess.admin.uploads import apply_upload
 
 
 class GridLabels:
@@ -175,20 +177,12 @@ def talent_skp():
     problems, result = None, None
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            result = talent.import_skp(upload.filename or "upload", upload.read(), actor=current_user,
-                                       dry_run=form.dry_run.data)
-        except ImportProblems as error:
-            db.session.rollback()
-            problems = error.problems
-        else:
-            if result.dry_run:
-                db.session.rollback()
-            else:
-                db.session.commit()
-                flash(_("SKP ratings imported: %(new)d new, %(updated)d updated, %(same)d unchanged. Compute the talent map to use them.",
-                        new=result.created, updated=result.updated, same=result.unchanged), "success")
-                return redirect(url_for("admin.talent_skp"))
+        problems, result = apply_upload(partial(talent.import_skp, actor=current_user), upload,
+                                        dry_run=form.dry_run.data)
+        if result is not None and not result.dry_run:
+            flash(_("SKP ratings imported: %(new)d new, %(updated)d updated, %(same)d unchanged. Compute the talent map to use them.",
+                    new=result.created, updated=result.updated, same=result.unchanged), "success")
+            return redirect(url_for("admin.talent_skp"))
     years = db.session.execute(select(PerformanceRating.year, PerformanceRating.predikat, func.count(PerformanceRating.id))
                                .group_by(PerformanceRating.year, PerformanceRating.predikat)
                                .order_by(PerformanceRating.year.desc())).all()
