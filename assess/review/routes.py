@@ -66,7 +66,14 @@ def report_page(attempt_id: int):
     override.competency_id.choices = [(line.competency.id, f"{line.competency.code} {line.competency.name_id}") for line in data.lines]
     pending = review._pending(case_)
     assessor = db.session.get(User, case_.assessor_id) if case_.assessor_id else None
+    assessors = []
+    if current_user.role == "admin":  # admins hand attempts to assessors of other agencies
+        participant_agency = case_.attempt.user.agency_id
+        assessors = [a for a in db.session.execute(
+            select(User).where(User.role == "assessor", User.is_active_account.is_(True)).order_by(User.name)).scalars()
+            if a.agency_id is None or a.agency_id != participant_agency]
     return render_template("review/report.html", case=case_, r=data, override=override, retest=RetestForm(),
+                           assessors=assessors,
                            note=NoteForm(), confirm=ConfirmForm(), pending=pending, assessor=assessor,
                            timeline=review.timeline(attempt_id), z90=report.Z90)
 
@@ -79,6 +86,12 @@ def decide(attempt_id: int, action: str):
         if action == "take":
             NoteForm().validate_on_submit() or abort(400)
             review.assign(case_, current_user, by=current_user)
+        elif action == "assign":
+            NoteForm().validate_on_submit() or abort(400)
+            assessor = db.session.get(User, int(request.form.get("assessor_id", "0") or 0))
+            if assessor is None:
+                raise ReviewError(_("Choose an assessor."), 400)
+            review.assign(case_, assessor, by=current_user)
         elif action == "approve":
             form = NoteForm()
             form.validate_on_submit() or abort(400)

@@ -1,6 +1,7 @@
 """Assessor review: queue, own-agency exclusion, four eyes, flags, audit, access."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -253,3 +254,20 @@ def test_rescore_after_a_parameter_update_shows_the_diff_then_applies(app, clien
             select(Score).where(Score.competency_id == world["mc"])).scalars()}
         assert after == {c.attempt_id: c.new_level for c in changes} | {k: v for k, v in before.items() if k not in {c.attempt_id for c in changes}}
         assert db.session.execute(select(AuditLog).where(AuditLog.action == "review.rescore")).scalar_one()
+
+
+def test_admin_assigns_to_another_agencys_assessor_only(app, client, world, login, make_user, make_agency):
+    admin = make_user("admin")
+    outsider = make_user("assessor", agency=make_agency("AGC", cluster=3), username="asr3")
+    login(admin)
+    attempt = world["attempts"]["a"]  # a participant of agency A
+    page = client.get(f"/review/attempts/{attempt}").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*id="assign-to".*?</select>', page, re.S).group(0)
+    assert f'value="{outsider.id}"' in select_html and f'value="{world["asr1"].id}"' not in select_html
+    client.post(f"/review/attempts/{attempt}/assign", data={"assessor_id": world["asr1"].id})  # own agency: refused
+    with app.app_context():
+        assert db.session.execute(select(ReviewCase.assessor_id).where(ReviewCase.attempt_id == attempt)).scalar_one() is None
+    client.post(f"/review/attempts/{attempt}/assign", data={"assessor_id": outsider.id})
+    with app.app_context():
+        assert db.session.execute(select(ReviewCase.assessor_id).where(ReviewCase.attempt_id == attempt)).scalar_one() == outsider.id
+        assert db.session.execute(select(AuditLog).where(AuditLog.action == "review.assign")).scalar_one().actor_id == admin.id
