@@ -23,9 +23,9 @@ from assess.models import (
 from assess.services import review, scoring, talent
 
 Z90 = float(norm.ppf(0.95))  # a two-sided 90% interval
-BAND_CUTS = (78.0, 90.0)     # Kurang Optimal < 78 <= Cukup Optimal < 90 <= Optimal (DOMAIN.md)
+# Kurang Optimal < 78 <= Cukup Optimal < 90 <= Optimal (DOMAIN.md): the talent settings' default.
+BAND_CUTS = tuple(sorted(talent.DEFAULT_SETTINGS["bands"]["mapping"]))
 BANDS = ("kurang_optimal", "cukup_optimal", "optimal")
-JPM_BATTERIES = ("managerial", "sociocultural")
 
 
 def level_probabilities(theta: float, se: float, cut_scores: Sequence[float]) -> np.ndarray:
@@ -70,6 +70,21 @@ def band_probabilities(level_probs: Sequence[np.ndarray], expected: Sequence[int
     return out
 
 
+@dataclass(frozen=True)
+class JpmRules:
+    expected_levels: dict   # job level -> expected level
+    batteries: tuple        # batteries whose competencies count in the JPM
+    cuts: tuple             # band cut-offs, ascending
+
+
+def jpm_rules() -> JpmRules:
+    """The JPM rules of the talent settings in force (the same ones the talent map uses)."""
+    latest = talent.latest_settings()
+    cfg = talent.with_defaults(latest.settings if latest else None)
+    return JpmRules(dict(cfg["expected_levels"]), tuple(cfg["jpm_batteries"]),
+                    tuple(sorted(cfg["bands"][cfg["band_set"]])))
+
+
 @dataclass
 class CompetencyLine:
     competency: Competency
@@ -98,11 +113,9 @@ class Report:
 def build(attempt: Attempt, *, with_items: bool = False) -> Report:
     """The report of one attempt, with the talent settings in force (expected levels, bands)."""
     participant = attempt.user
-    latest = talent.latest_settings()
-    cfg = talent.with_defaults(latest.settings if latest else None)
-    expected_level = cfg["expected_levels"].get(participant.job_level or "")
-    jpm_batteries = tuple(cfg["jpm_batteries"])
-    cuts = tuple(sorted(cfg["bands"][cfg["band_set"]]))
+    rules = jpm_rules()
+    expected_level = rules.expected_levels.get(participant.job_level or "")
+    jpm_batteries, cuts = rules.batteries, rules.cuts
     effective = review.effective_levels(attempt.id)
     rows = db.session.execute(
         select(Score, Competency, Battery).join(Competency, Score.competency_id == Competency.id)

@@ -264,32 +264,36 @@ class RescoreChange:
 def rescore_preview(wave_id: int) -> tuple[int, list[RescoreChange], dict]:
     """What a rescore with the bank's current parameters would change, without writing.
 
-    Returns (attempts considered, level changes, band changes {attempt_id: (old, new)}).
+    Returns (attempts considered, level changes, band changes {attempt_id: (old, new)}); bands
+    follow the talent settings in force, as the report and the talent map do.
     """
-    from assess.models import Competency, JOB_LEVELS
+    from assess.models import Battery, Competency
     from assess.services import report, scoring
 
+    rules = report.jpm_rules()
     attempts = db.session.execute(
         select(Attempt).where(Attempt.wave_id == wave_id, Attempt.status.in_(("submitted", "expired")))
         .options(selectinload(Attempt.user))).scalars().all()
     codes = dict(db.session.execute(select(Competency.id, Competency.code)).all())
     jpm_competencies = set(db.session.execute(
-        select(Competency.id).join(Competency.battery).where(
-            Competency.battery.has(code=report.JPM_BATTERIES[0]) | Competency.battery.has(code=report.JPM_BATTERIES[1]))
-    ).scalars())
+        select(Competency.id).join(Battery, Competency.battery_id == Battery.id)
+        .where(Battery.code.in_(rules.batteries))).scalars())
+    stored: dict[int, dict[int, Score]] = {}
+    for score in db.session.execute(select(Score).where(Score.attempt_id.in_([a.id for a in attempts]))).scalars():
+        stored.setdefault(score.attempt_id, {})[score.competency_id] = score
     changes, bands = [], {}
     for attempt in attempts:
-        old = {s.competency_id: s for s in db.session.execute(select(Score).where(Score.attempt_id == attempt.id)).scalars()}
+        old = stored.get(attempt.id, {})
         new = {v["competency_id"]: v for v in scoring.compute_scores(attempt, current_parameters=True)}
         for cid, values in new.items():
             if cid in old and values["level"] != old[cid].level:
                 changes.append(RescoreChange(attempt.id, attempt.user.name, attempt.user.nip, codes[cid],
                                              old[cid].level, values["level"], old[cid].theta, values["theta"]))
-        expected = JOB_LEVELS.get(attempt.user.job_level or "")
+        expected = rules.expected_levels.get(attempt.user.job_level or "")
         keys = sorted(c for c in new if c in jpm_competencies and c in old)
         if expected and keys:
-            before = report.band_of(report.jpm([old[c].level for c in keys], [expected] * len(keys)))
-            after = report.band_of(report.jpm([new[c]["level"] for c in keys], [expected] * len(keys)))
+            before = report.band_of(report.jpm([old[c].level for c in keys], [expected] * len(keys)), rules.cuts)
+            after = report.band_of(report.jpm([new[c]["level"] for c in keys], [expected] * len(keys)), rules.cuts)
             if before != after:
                 bands[attempt.id] = (before, after)
     return len(attempts), changes, bands

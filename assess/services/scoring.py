@@ -81,13 +81,6 @@ class CompetencyScore:
     version_ids: list
 
 
-def score_responses(versions: Sequence[ItemVersion], categories: Sequence[int],
-                    cut_scores: Sequence[float]) -> tuple[float, float, int]:
-    """EAP θ and posterior SD for one person's answers; returns (θ, se, level)."""
-    theta, se, level, _ = score_with_fit(versions, categories, cut_scores)
-    return theta, se, level
-
-
 def score_with_fit(versions: Sequence[ItemVersion], categories: Sequence[int],
                    cut_scores: Sequence[float]) -> tuple[float, float, int, Optional[float]]:
     """EAP θ, posterior SD, level and person fit lz* (None when it is undefined)."""
