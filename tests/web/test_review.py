@@ -271,3 +271,9 @@ def test_admin_assigns_to_another_agencys_assessor_only(app, client, world, logi
     with app.app_context():
         assert db.session.execute(select(ReviewCase.assessor_id).where(ReviewCase.attempt_id == attempt)).scalar_one() == outsider.id
         assert db.session.execute(select(AuditLog).where(AuditLog.action == "review.assign")).scalar_one().actor_id == admin.id
+
+
+def test_wave_page_links_to_the_rescore_preview(client, world, login, make_user):
+    login(make_user("admin"))
+    page = client.get(f"/admin/waves/{world['wave']}").get_data(as_text=True)
+    assert f"/review/rescore/{world['wave']}" in page
