@@ -38,7 +38,8 @@ def save_answers(attempt_id: int):
     """Save a batch of answers; acknowledged only once committed.
 
     Body: ``{"answers": [{"item": id, "choice": position|null, "seq": n, "elapsed_ms": ms,
-    "flagged": bool}, ...]}``. Answer: ``{"acks": [{"item", "seq", "status"}], "remaining_ms"}``.
+    "flagged": bool}, ...]}``. Answer: ``{"acks": [{"item", "seq", "status"}], "remaining_ms",
+    "test_remaining_ms", "section"}`` (as for the clock).
     """
     body = request.get_json(silent=True)
     answers = body.get("answers") if isinstance(body, dict) else None
@@ -49,11 +50,14 @@ def save_answers(attempt_id: int):
         acks = delivery.save_answers(attempt, answers, ip=client_ip(),
                                      user_agent=(request.user_agent.string or "")[:300])
         remaining_ms = int(delivery.remaining_seconds(attempt) * 1000)  # before the commit expires it
+        test_remaining_ms = int(delivery.test_remaining_seconds(attempt) * 1000)
+        section = attempt.form.get("current")
         db.session.commit()
     except DeliveryError as error:
         db.session.rollback()
         return _error(error)
-    return jsonify(acks=[a.as_dict() for a in acks], remaining_ms=remaining_ms)
+    return jsonify(acks=[a.as_dict() for a in acks], remaining_ms=remaining_ms,
+                   test_remaining_ms=test_remaining_ms, section=section)
 
 
 @bp.route("/attempts/<int:attempt_id>/events", methods=["POST"])
@@ -84,13 +88,23 @@ def events(attempt_id: int):
 @bp.route("/attempts/<int:attempt_id>/clock")
 @participant_required
 def clock(attempt_id: int):
-    """The server's remaining time, for the page to resynchronise its countdown."""
+    """The server's remaining time, for the page to resynchronise its countdown.
+
+    ``remaining_ms`` counts down to the current part's own deadline when it ends first (``scope``
+    "section"), else to the test's; ``section`` is the current part, which the server moves on
+    when a part's time runs out.
+    """
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
         return jsonify(error="not_found", message="not found"), 404
     if delivery.expire_if_due(attempt):
         db.session.commit()
-    return jsonify(status=attempt.status, remaining_ms=int(delivery.remaining_seconds(attempt) * 1000),
+    live = attempt.status == "in_progress"
+    return jsonify(status=attempt.status,
+                   remaining_ms=int(delivery.remaining_seconds(attempt) * 1000) if live else 0,
+                   test_remaining_ms=int(delivery.test_remaining_seconds(attempt) * 1000) if live else 0,
+                   section=attempt.form.get("current") if live else None,
+                   scope=delivery.clock_scope(attempt) if live else "test",
                    live=session.get(f"attempt-{attempt_id}") == attempt.session_nonce)
 
 

@@ -36,6 +36,22 @@ def _own_attempt(attempt_id: int) -> Attempt:
     return attempt
 
 
+def _clock(attempt: Attempt) -> dict:
+    """What the page's clock shows: the current part's own time when it ends first."""
+    return {"remaining": int(delivery.remaining_seconds(attempt)), "clock_scope": delivery.clock_scope(attempt),
+            "test_remaining": int(delivery.test_remaining_seconds(attempt))}
+
+
+def _moved_on(attempt: Attempt, s: int) -> bool:
+    """Is part ``s`` no longer the current one? Says so when its own time ran out."""
+    if attempt.form["current"] == s:
+        return False
+    sections = attempt.form["sections"]
+    if 0 <= s < len(sections) and sections[s].get("timed_out"):
+        flash(_("Time for this part is up. Answers saved before its time ran out are kept; the test continues with the next part."), "warning")
+    return True
+
+
 def _live(attempt: Attempt) -> str:
     """Claim the attempt for this browser session (resume/takeover are logged); returns the nonce."""
     nonce = delivery.claim_session(attempt, session.get(_nonce_key(attempt.id)), ip=client_ip(), user_agent=_ua())
@@ -115,7 +131,7 @@ def question(attempt_id: int, s: int, q: int):
     if attempt.status != "in_progress":
         return redirect(url_for("participant.finished", attempt_id=attempt.id))
     nonce = _live(attempt)
-    if s != attempt.form["current"]:
+    if _moved_on(attempt, s):
         return redirect(url_for("participant.resume", attempt_id=attempt.id))
     section = delivery.current_section(attempt)
     if section is None or not 0 <= q < len(section["items"]):
@@ -130,15 +146,18 @@ def question(attempt_id: int, s: int, q: int):
     return render_template(
         "participant/question.html", attempt=attempt, section=section, s=s, q=q,
         items=_page_items(attempt, section, q), n_sections=len(attempt.form["sections"]),
-        remaining=int(delivery.remaining_seconds(attempt)),
-        answered=set(delivery.responses_of(attempt)),
+        answered=set(delivery.responses_of(attempt)), **_clock(attempt),
     )
 
 
 def _post_question(attempt: Attempt, section: dict, q: int, nonce: str):
     """The no-JavaScript path (and the Next/Previous buttons): save what the form carries, move."""
+    s = attempt.form["current"]
     try:
         attempt = delivery.lock_attempt(attempt.id, current_user, nonce)
+        if _moved_on(attempt, s):
+            db.session.commit()
+            return redirect(url_for("participant.resume", attempt_id=attempt.id))
         answers = []
         for key, value in request.form.items():
             if key.startswith("choice-"):
@@ -178,13 +197,14 @@ def section_review(attempt_id: int, s: int):
         return redirect(url_for("participant.finished", attempt_id=attempt.id))
     nonce = _live(attempt)
     section = delivery.current_section(attempt)
-    if section is None or s != attempt.form["current"] or section["method"] == "cat":
+    if _moved_on(attempt, s) or section is None or section["method"] == "cat":
         return redirect(url_for("participant.resume", attempt_id=attempt.id))
     form = SubmitForm()
     if form.validate_on_submit():
         try:
             attempt = delivery.lock_attempt(attempt.id, current_user, nonce)
-            delivery.finish_section(attempt)
+            if not _moved_on(attempt, s):
+                delivery.finish_section(attempt)
             db.session.commit()
         except DeliveryError as error:
             db.session.rollback()
@@ -195,7 +215,7 @@ def section_review(attempt_id: int, s: int):
              "flagged": e["item_id"] in responses and responses[e["item_id"]].flagged} for i, e in enumerate(section["items"])]
     last = attempt.form["current"] + 1 >= len(attempt.form["sections"])
     return render_template("participant/section_review.html", attempt=attempt, section=section, s=s,
-                           rows=rows, form=form, last=last, remaining=int(delivery.remaining_seconds(attempt)))
+                           rows=rows, form=form, last=last, **_clock(attempt))
 
 
 @bp.route("/attempts/<int:attempt_id>/confirm", methods=["GET", "POST"])
@@ -211,8 +231,7 @@ def confirm(attempt_id: int):
     form = SubmitForm()
     if form.validate_on_submit():
         return _submit(attempt)
-    return render_template("participant/confirm.html", attempt=attempt, form=form,
-                           remaining=int(delivery.remaining_seconds(attempt)))
+    return render_template("participant/confirm.html", attempt=attempt, form=form, **_clock(attempt))
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

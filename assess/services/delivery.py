@@ -23,6 +23,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from assess.extensions import db
 from assess.irt.cat import ContentTargets, next_item
@@ -123,6 +124,8 @@ def _draw_section(section: TestSection, shuffle: bool, rng: random.Random) -> di
         "competency": competency.code, "method": section.method,
         "layout": settings.get("layout", "item"), "state": "pending", "items": [],
     }
+    if section.time_limit_minutes:
+        out["seconds"] = section.time_limit_minutes * 60  # the part's own clock, from entering it
     if section.method == "fixed":
         by_code = {item.code: item for item in pool}
         codes = settings.get("items") or [item.code for item in pool[: section.n_items or len(pool)]]
@@ -203,12 +206,22 @@ def start_attempt(user: User, wave: Wave, *, ip: str = "", user_agent: str = "")
     state = wave_state(wave)
     if state != "open":
         raise DeliveryError("closed", _l("This assessment is not open now."), 409)
+    if not wave.spec.is_active:
+        # The spec was changed or deactivated after the wave was set up: nobody starts a form that
+        # has not passed the bank check. Attempts already started keep their drawn form.
+        raise DeliveryError("not_ready", _l("This assessment is not ready yet. Please try again later or contact the organiser."), 409)
     now = utcnow()
     minutes = time_limit(wave.spec) + (enrollment.extra_minutes or 0)
     deadline = min(now + timedelta(minutes=minutes), wave.closes_at + timedelta(minutes=enrollment.extra_minutes or 0))
     number = 1 + (db.session.scalar(select(func.max(Attempt.number)).where(
         Attempt.wave_id == wave.id, Attempt.user_id == user.id)) or 0)
     form = draw_form(wave.spec)
+    if enrollment.extra_minutes:
+        # Extra time is an accommodation on the whole test; a timed part gets the same share.
+        factor = 1.0 + enrollment.extra_minutes / time_limit(wave.spec)
+        for section in form["sections"]:
+            if section.get("seconds"):
+                section["seconds"] = int(round(section["seconds"] * factor))
     attempt = Attempt(wave_id=wave.id, user_id=user.id, number=number, status="in_progress",
                       started_at=now, deadline_at=deadline, form=form, position=0,
                       session_nonce=secrets.token_hex(16), last_seen_at=now)
@@ -225,7 +238,34 @@ def log_event(attempt: Attempt, kind: str, *, ip: str = "", user_agent: str = ""
                                 user_agent=(user_agent or "")[:300] or None, detail=detail))
 
 
+def section_deadline(attempt: Attempt) -> Optional[datetime]:
+    """The deadline of the current part when it has its own time limit, else None."""
+    section = current_section(attempt) if attempt.form else None
+    if not section or not section.get("deadline"):
+        return None
+    return datetime.fromisoformat(section["deadline"])
+
+
+def effective_deadline(attempt: Attempt) -> datetime:
+    """What the participant's clock counts down to now: the part's deadline or the test's."""
+    part = section_deadline(attempt)
+    return attempt.deadline_at if part is None else min(part, attempt.deadline_at)
+
+
+def clock_scope(attempt: Attempt) -> str:
+    """'section' when the current part's own limit ends before the whole test, else 'test'."""
+    part = section_deadline(attempt)
+    return "section" if part is not None and part < attempt.deadline_at else "test"
+
+
 def remaining_seconds(attempt: Attempt, now: Optional[datetime] = None) -> float:
+    """Seconds left on the participant's clock (the current part's, when it ends first)."""
+    now = now or utcnow()
+    return max(0.0, (effective_deadline(attempt) - now).total_seconds())
+
+
+def test_remaining_seconds(attempt: Attempt, now: Optional[datetime] = None) -> float:
+    """Seconds left for the whole test."""
     now = now or utcnow()
     return max(0.0, (attempt.deadline_at - now).total_seconds())
 
@@ -257,10 +297,44 @@ def close_attempt(attempt_id: int, status: str) -> bool:
 
 
 def expire_if_due(attempt: Attempt) -> bool:
-    """Lazily close an attempt whose deadline (plus grace) has passed; True if it did now."""
-    if attempt.status == "in_progress" and utcnow() > attempt.deadline_at + grace():
+    """Catch up with the clock: close an attempt whose deadline (plus grace) has passed, or close
+    the timed parts whose own time has run out. True if something changed (the caller commits)."""
+    if attempt.status != "in_progress":
+        return False
+    if utcnow() > attempt.deadline_at + grace():
         return close_attempt(attempt.id, "expired")
-    return False
+    try:
+        return close_timed_sections(attempt)
+    except StaleDataError:
+        # Another request (a save, the clock) closed the same part at the same moment.
+        db.session.rollback()
+        return False
+
+
+def close_timed_sections(attempt: Attempt, now: Optional[datetime] = None) -> bool:
+    """Close every part whose own deadline (plus grace) has passed and enter the next one, whose
+    clock starts now; when the last part closes this way the attempt expires and is scored.
+
+    Answers saved in time stay; the part is locked like a finished one. Flush (or close).
+    """
+    now = now or utcnow()
+    changed = False
+    while True:
+        part = section_deadline(attempt)
+        if part is None or now <= part + grace():
+            break
+        index = attempt.form["current"]
+        attempt.form["sections"][index]["timed_out"] = True
+        log_event(attempt, "section_time_up", detail={"section": index})
+        finish_section(attempt, now=now)
+        changed = True
+        if current_section(attempt) is None:
+            db.session.flush()
+            close_attempt(attempt.id, "expired")
+            return True
+    if changed:
+        db.session.flush()
+    return changed
 
 
 def expire_due(now: Optional[datetime] = None) -> int:
@@ -292,6 +366,9 @@ def lock_attempt(attempt_id: int, user: User, nonce: Optional[str]) -> Attempt:
     if attempt is None or attempt.user_id != user.id:
         raise DeliveryError("not_found", _l("This test does not exist."), 404)
     if result.rowcount == 1:
+        if close_timed_sections(attempt, now) and attempt.status != "in_progress":
+            db.session.commit()  # the last part's time ran out: the attempt is closed and scored
+            raise DeliveryError("time_up", _l("Time is up. Answers saved before the deadline have been scored."))
         return attempt
     if attempt.status == "in_progress" and is_past_deadline(attempt, now - grace()):
         expire_if_due(attempt)
@@ -335,24 +412,28 @@ def current_section(attempt: Attempt) -> Optional[dict]:
     return sections[index] if index < len(sections) else None
 
 
-def _enter_section(attempt: Attempt, index: int) -> None:
+def _enter_section(attempt: Attempt, index: int, now: Optional[datetime] = None) -> None:
     attempt.form["current"] = index
     attempt.position = 0
     if index < len(attempt.form["sections"]):
         section = attempt.form["sections"][index]
         section["state"] = "active"
+        if section.get("seconds") and not section.get("deadline"):
+            start = now or utcnow()
+            section["deadline"] = min(start + timedelta(seconds=section["seconds"]),
+                                      attempt.deadline_at).isoformat()
         if section["method"] == "cat" and not section["items"]:
             _cat_step(attempt, section)
     flag_modified(attempt, "form")
 
 
-def finish_section(attempt: Attempt) -> None:
+def finish_section(attempt: Attempt, now: Optional[datetime] = None) -> None:
     """Lock the current section and enter the next one (the last one leads to the submit page)."""
     section = current_section(attempt)
     if section is None:
         return
     section["state"] = "done"
-    _enter_section(attempt, attempt.form["current"] + 1)
+    _enter_section(attempt, attempt.form["current"] + 1, now)
 
 
 def _versions(ids: list[int]) -> dict[int, ItemVersion]:
@@ -456,6 +537,7 @@ def save_answers(attempt: Attempt, answers: list[dict], *, ip: str = "", user_ag
     """
     allowed = _answerable(attempt)
     all_entries = {e["item_id"]: e for s in attempt.form["sections"] for e in s["items"]}
+    timed_out = {e["item_id"] for s in attempt.form["sections"] if s.get("timed_out") for e in s["items"]}
     rows = []
     versions = _versions([all_entries[a["item"]]["version_id"] for a in answers
                           if isinstance(a.get("item"), int) and a["item"] in all_entries])
@@ -468,7 +550,7 @@ def save_answers(attempt: Attempt, answers: list[dict], *, ip: str = "", user_ag
         entry = all_entries[item_id]
         if item_id not in allowed:
             # A retry of something already saved is harmless; a new answer to a locked item is not.
-            rows.append((item_id, seq, None, entry, "locked"))
+            rows.append((item_id, seq, None, entry, "timed_out" if item_id in timed_out else "locked"))
             continue
         category = points = canonical = None
         if choice is not None:
@@ -482,12 +564,14 @@ def save_answers(attempt: Attempt, answers: list[dict], *, ip: str = "", user_ag
     acks = []
     now = utcnow()
     for item_id, seq, values, entry, kind in rows:
-        if kind == "locked":
+        if kind in ("locked", "timed_out"):
             stored = db.session.scalar(select(Response.seq).where(
                 Response.attempt_id == attempt.id, Response.item_id == item_id))
             if stored is not None and seq <= stored:
                 acks.append(Ack(item_id, stored, "stale"))
                 continue
+            if kind == "timed_out":
+                raise DeliveryError("section_time_up", _l("Time for this part is up. Answers saved before its time ran out are kept; the test continues with the next part."), 409)
             raise DeliveryError("locked", _l("This question can no longer be changed."), 409)
         stored = _upsert(attempt.id, item_id, entry["version_id"], seq, values, now)
         acks.append(Ack(item_id, stored, "saved" if stored == seq else "stale"))

@@ -62,6 +62,7 @@ MESSAGES = {
     "unknown_competency": _l("Choose a competency."),
     "duplicate_competency": _l("Competency %(competency)s appears in more than one part; each part needs its own competency."),
     "method": _l("Choose how the part's items are selected."),
+    "part_time_limit": _l("A part's own time limit (%(part)d minutes) cannot be longer than the whole test (%(whole)d minutes)."),
     "layout": _l("Choose a layout."),
     "fixed_needs": _l("A fixed form needs either item codes or a number of items."),
     "duplicate_codes": _l("Item codes listed twice: %(codes)s"),
@@ -188,6 +189,9 @@ def _check_input(data: SpecInput, spec_id: Optional[int]) -> list[Problem]:
             problems.append(Problem("duplicate_competency", {"competency": comp.code}, f + "competency"))
         else:
             seen.add(comp.id)
+        if s.time_limit_minutes and data.time_limit_minutes and s.time_limit_minutes > data.time_limit_minutes:
+            problems.append(Problem("part_time_limit", {"part": s.time_limit_minutes,
+                                                        "whole": data.time_limit_minutes}, f + "time_limit"))
         if s.method not in SELECTION_METHODS:
             problems.append(Problem("method", field=f + "method"))
             continue

@@ -571,6 +571,11 @@ def extend_attempt(attempt: Attempt, minutes: int, reason: str, *, actor: Option
     old = attempt.deadline_at
     new = max(old, now) + timedelta(minutes=minutes)
     attempt.deadline_at = new
+    part = delivery.section_deadline(attempt)
+    if part is not None:  # the current part's own clock gets the same minutes
+        attempt.form["sections"][attempt.form["current"]]["deadline"] = (
+            max(part, now) + timedelta(minutes=minutes)).isoformat()
+        flag_modified(attempt, "form")
     try:
         db.session.flush()  # the version counter makes this fail if a submit got in first
     except StaleDataError:
@@ -615,6 +620,11 @@ def reopen_attempt(attempt: Attempt, minutes: int, reason: str, *, section: Opti
         for i, s in enumerate(sections):
             if i > section and s.get("state") == "active":
                 s["state"] = "pending"
+            if i >= section:
+                # Parts from here on run on the minutes given now: the reopened part has no clock
+                # of its own, the later ones start theirs afresh when entered.
+                s.pop("deadline", None)
+                s.pop("timed_out", None)
         sections[section]["state"] = "active"
         attempt.form["current"] = section
         attempt.position = 0 if sections[section]["method"] != "cat" else max(0, len(sections[section]["items"]) - 1)

@@ -112,12 +112,14 @@
         });
         storeQueue(current);
         retryDelay = 1000;
-        if (typeof result.body.remaining_ms === "number") { syncClock(result.body.remaining_ms); }
+        syncFrom(result.body);
         if (pending()) { flush(); } else { refreshStatus(); }
       } else if (result.status === 409 || result.status === 403 || result.status === 404) {
         stopped = true;
         setStatus("error", (result.body && result.body.message) || String(result.status));
-        if (result.body && (result.body.error === "time_up" || result.body.error === "closed")) {
+        if (result.body && (result.body.error === "time_up" || result.body.error === "closed" ||
+                            result.body.error === "section_time_up")) {
+          // Refused for good: the time of the test (or of this part) ran out before these answers.
           storeQueue({});
           setTimeout(function () { window.location.assign(root.dataset.resumeUrl); }, 2500);
         }
@@ -152,9 +154,26 @@
   })();
 
   // ------------------------------------------------------------------ timer
-  var deadlineAt = null;
+  // The countdown follows the current part's own deadline when it ends first, else the test's;
+  // when the server has moved on to another part (its time ran out), the page follows it.
+  var deadlineAt = null, testDeadlineAt = null;
+  var testTimerEl = document.getElementById("test-timer");
   function syncClock(remainingMs) { deadlineAt = performance.now() + remainingMs; }
+  function syncFrom(body) {
+    if (!body) { return; }
+    if (typeof body.remaining_ms === "number") { syncClock(body.remaining_ms); }
+    if (typeof body.test_remaining_ms === "number") { testDeadlineAt = performance.now() + body.test_remaining_ms; }
+    if (typeof body.section === "number" && root.dataset.section !== undefined &&
+        String(body.section) !== root.dataset.section && !pending()) {
+      window.location.assign(root.dataset.resumeUrl);
+    }
+  }
   if (timerEl) { syncClock(parseInt(timerEl.dataset.remaining || "0", 10) * 1000); }
+  if (testTimerEl) { testDeadlineAt = performance.now() + parseInt(testTimerEl.dataset.remaining || "0", 10) * 1000; }
+  function clockText(left) {
+    var m = Math.floor(left / 60), s = left % 60;
+    return (m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+  }
   var warned10 = false, warned1 = false, closing = null;
   // At zero no more answers are taken on this page (the server's short grace period is for saves
   // already on their way, not for answering). The page waits for the server to close the attempt,
@@ -175,8 +194,10 @@
       if (warnEl) { warnEl.classList.add("d-none"); }
       timerEl.classList.remove("text-danger");
     }
-    var m = Math.floor(left / 60), s = left % 60;
-    timerEl.textContent = (m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
+    timerEl.textContent = clockText(left);
+    if (testTimerEl && testDeadlineAt !== null) {
+      testTimerEl.textContent = clockText(Math.max(0, Math.ceil((testDeadlineAt - performance.now()) / 1000)));
+    }
     if (warnEl && left <= 600 && left > 60 && !warned10) { warned10 = true; warnEl.textContent = warnEl.dataset.ten; warnEl.classList.remove("d-none"); }
     if (warnEl && left <= 60 && !warned1) { warned1 = true; warnEl.textContent = warnEl.dataset.one; warnEl.classList.remove("d-none"); timerEl.classList.add("text-danger"); }
     if (left === 0 && !closing) {
@@ -193,8 +214,8 @@
     fetch(root.dataset.clockUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (body) {
-        if (typeof body.remaining_ms === "number") { syncClock(body.remaining_ms); }
-        if (body.status && body.status !== "in_progress") { window.location.assign(root.dataset.resumeUrl); }
+        if (body.status && body.status !== "in_progress") { window.location.assign(root.dataset.resumeUrl); return; }
+        syncFrom(body);
       }).catch(function () { /* offline: keep counting locally */ });
   }
   setInterval(pollClock, 60000);

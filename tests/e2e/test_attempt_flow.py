@@ -419,3 +419,36 @@ def test_question_and_review_pages_fit_a_360px_phone(app, phone, make_user, make
     phone.get_by_role("button", name="Tinjau bagian ini").tap()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Tinjau bagian ini")
     assert_fits("the section review")
+
+
+def test_when_a_parts_own_time_runs_out_the_page_moves_on_to_the_next_part(
+        app, page, monkeypatch, make_user, make_competency, make_wave, start_test):
+    monkeypatch.setitem(app.config, "DEADLINE_GRACE_SECONDS", 2)
+    first = make_competency("T.01", "mc", n=3)
+    second = make_competency("T.02", "mc", n=3)
+    user = make_user("participant")
+    make_wave([{"competency_id": first, "method": "fixed", "n_items": 3, "time_limit_minutes": 5},
+               {"competency_id": second, "method": "fixed", "n_items": 3}], users=[user], minutes=30)
+    attempt_id = start_test(page, user)
+    expect(page.locator("#attempt")).to_contain_text("Sisa waktu bagian ini")
+    expect(page.locator("#test-timer")).to_have_text(re.compile(r"^(29:[0-5]\d|30:00)$"))
+    item = form_items(app, attempt_id)[0]
+    choose(page, "Pilihan 1")
+
+    # The part's own deadline comes close: the page counts down to it, locks the options at zero,
+    # says the part is over, and follows the server to the next part once the grace period ends.
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempt.form["sections"][0]["deadline"] = (utcnow() + timedelta(seconds=2)).isoformat()
+        from sqlalchemy.orm.attributes import flag_modified
+        flag_modified(attempt, "form")
+        db.session.commit()
+    page.reload()
+    expect(page.locator("#timer")).to_have_text("0:00", timeout=5_000)
+    expect(page.locator("#time-warning")).to_have_text(re.compile(r"^Waktu untuk bagian ini habis\. "))
+    expect(page.get_by_role("radio").nth(1)).to_be_disabled()
+    expect(page).to_have_url(question_url(attempt_id, 0, s=1), timeout=15_000)
+    expect(page.locator("#attempt")).to_contain_text("Bagian 2 dari 2")
+    expect(page.locator("#attempt")).not_to_contain_text("Sisa waktu bagian ini")
+    assert stored(app, attempt_id)[item].choice is not None  # saved in time, kept
+    assert attempt_row(app, attempt_id).status == "in_progress"
