@@ -191,6 +191,17 @@ class ExtendForm(FlaskForm):
     submit = SubmitField(_l("Extend time"))
 
 
+class PauseForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+
+
+class WavePauseForm(FlaskForm):
+    agency = SelectField(_l("Agency"), coerce=str, validate_choice=False)
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+    pause = SubmitField(_l("Pause running tests"))
+    resume = SubmitField(_l("Resume paused tests"))
+
+
 class ReopenForm(FlaskForm):
     minutes = IntegerField(_l("Minutes from now"), validators=[InputRequired(), NumberRange(1, MAX_INTERVENTION_MINUTES)])
     reason = StringField(_l("Reason"), validators=[InputRequired(), Length(min=5, max=500)])

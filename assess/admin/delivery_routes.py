@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from assess.admin.delivery_forms import (
-    EnrolRuleForm, EnrolUploadForm, ExtendForm, ExtraMinutesForm, ReopenForm, SpecActionForm, SpecForm, WaveForm,
+    EnrolRuleForm, EnrolUploadForm, ExtendForm, ExtraMinutesForm, PauseForm, ReopenForm, SpecActionForm, SpecForm,
+    WaveForm, WavePauseForm,
 )
 from assess.admin.routes import bp
 from assess.auth.access import admin_required
@@ -291,6 +292,8 @@ def wave_view(wave_id: int):
         status = None
     q = (request.args.get("q") or "").strip()
     counts = wave_service.agency_counts(wave)
+    pause_form = WavePauseForm()
+    pause_form.agency.choices = [("", _("All agencies"))] + [(str(r["agency_id"]), r["code"]) for r in counts if r["agency_id"]]
     stuck_page = db.paginate(wave_service.stuck_query(wave, stuck), page=1, per_page=10, error_out=False)
     page = db.paginate(wave_service.participants_query(wave, status=status, q=q, stuck_minutes=stuck),
                        per_page=PER_PAGE, max_per_page=200)
@@ -301,7 +304,7 @@ def wave_view(wave_id: int):
         "admin/waves/view.html", wave=wave, counts=counts, totals=wave_service.totals(counts),
         stuck_page=stuck_page, stuck=stuck, page=page, attempts=attempts, status=status, q=q,
         state=delivery.wave_state(wave), targets=wave_service.target_labels(wave),
-        rule_form=EnrolRuleForm(), minutes_form=ExtraMinutesForm(), list_args=_list_args(),
+        rule_form=EnrolRuleForm(), minutes_form=ExtraMinutesForm(), list_args=_list_args(), pause_form=pause_form,
         time_limit=delivery.time_limit(wave.spec), statuses=wave_service.STATUS_FILTERS)
 
 
@@ -416,6 +419,7 @@ def wave_attempt(wave_id: int, attempt_id: int):
     db.session.commit()
     return render_template("admin/waves/attempt.html", wave=attempt.wave, attempt=attempt, enrollment=enrollment,
                            events=events, scores=scores, answered=answered, extend=ExtendForm(), reopen=reopen,
+                           pause=PauseForm(), remaining=int(delivery.remaining_seconds(attempt)),
                            label=_label, overdue=delivery.is_past_deadline(attempt))
 
 
@@ -467,3 +471,52 @@ def wave_attempt_reopen(wave_id: int, attempt_id: int):
         flash(_("The attempt is open again until %(when)s. Its scores are computed again when it is submitted.",
                 when=local_datetime(deadline, attempt.wave.timezone)), "success")
     return redirect(url_for("admin.wave_attempt", wave_id=wave_id, attempt_id=attempt_id))
+
+
+@bp.route("/waves/<int:wave_id>/attempts/<int:attempt_id>/pause", methods=["POST"])
+@admin_required
+def wave_attempt_pause(wave_id: int, attempt_id: int):
+    _attempt, paused = _intervention(wave_id, attempt_id, PauseForm(),
+                                     lambda a, f: wave_service.pause_attempt(a, f.reason.data, actor=current_user))
+    if paused is not None:
+        flash(_("The test is paused; its clock stands still until you resume it."), "success")
+    return redirect(url_for("admin.wave_attempt", wave_id=wave_id, attempt_id=attempt_id))
+
+
+@bp.route("/waves/<int:wave_id>/attempts/<int:attempt_id>/resume", methods=["POST"])
+@admin_required
+def wave_attempt_resume(wave_id: int, attempt_id: int):
+    attempt, deadline = _intervention(
+        wave_id, attempt_id, PauseForm(),
+        lambda a, f: wave_service.resume_attempt(a, actor=current_user, reason=f.reason.data))
+    if deadline is not None:
+        from assess.services.timefmt import local_datetime
+
+        flash(_("The test continues; the new deadline is %(when)s.", when=local_datetime(deadline, attempt.wave.timezone)), "success")
+    return redirect(url_for("admin.wave_attempt", wave_id=wave_id, attempt_id=attempt_id))
+
+
+@bp.route("/waves/<int:wave_id>/pause", methods=["POST"])
+@admin_required
+def wave_pause(wave_id: int):
+    """Pause (or resume) every running test of the wave, or of one agency."""
+    wave = db.get_or_404(Wave, wave_id)
+    form = WavePauseForm()
+    form.agency.choices = []
+    if not form.validate_on_submit():
+        abort(400)
+    agency_id = int(form.agency.data) if (form.agency.data or "").isdigit() else None
+    try:
+        if form.resume.data:
+            n = wave_service.resume_wave(wave, actor=current_user, agency_id=agency_id)
+            message = _("%(n)d paused tests resumed.", n=n)
+        else:
+            n = wave_service.pause_wave(wave, form.reason.data, actor=current_user, agency_id=agency_id)
+            message = _("%(n)d running tests paused.", n=n)
+    except WaveError as error:
+        db.session.rollback()
+        flash(str(error.message), "danger")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("admin.wave_view", wave_id=wave_id))

@@ -92,7 +92,7 @@ def clock(attempt_id: int):
 
     ``remaining_ms`` counts down to the current part's own deadline when it ends first (``scope``
     "section"), else to the test's; ``section`` is the current part, which the server moves on
-    when a part's time runs out.
+    when a part's time runs out; ``paused`` says an admin has stopped the clock.
     """
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
@@ -105,6 +105,7 @@ def clock(attempt_id: int):
                    test_remaining_ms=int(delivery.test_remaining_seconds(attempt) * 1000) if live else 0,
                    section=attempt.form.get("current") if live else None,
                    scope=delivery.clock_scope(attempt) if live else "test",
+                   paused=live and attempt.paused_at is not None,
                    live=session.get(f"attempt-{attempt_id}") == attempt.session_nonce)
 
 

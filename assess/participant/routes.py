@@ -39,7 +39,7 @@ def _own_attempt(attempt_id: int) -> Attempt:
 def _clock(attempt: Attempt) -> dict:
     """What the page's clock shows: the current part's own time when it ends first."""
     return {"remaining": int(delivery.remaining_seconds(attempt)), "clock_scope": delivery.clock_scope(attempt),
-            "test_remaining": int(delivery.test_remaining_seconds(attempt))}
+            "test_remaining": int(delivery.test_remaining_seconds(attempt)), "paused": attempt.paused_at is not None}
 
 
 def _moved_on(attempt: Attempt, s: int) -> bool:

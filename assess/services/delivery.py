@@ -258,20 +258,23 @@ def clock_scope(attempt: Attempt) -> str:
     return "section" if part is not None and part < attempt.deadline_at else "test"
 
 
+def _clock_now(attempt: Attempt, now: Optional[datetime]) -> datetime:
+    """The attempt's own time: it stands still while an admin has paused the attempt."""
+    return attempt.paused_at if attempt.paused_at is not None else (now or utcnow())
+
+
 def remaining_seconds(attempt: Attempt, now: Optional[datetime] = None) -> float:
     """Seconds left on the participant's clock (the current part's, when it ends first)."""
-    now = now or utcnow()
-    return max(0.0, (effective_deadline(attempt) - now).total_seconds())
+    return max(0.0, (effective_deadline(attempt) - _clock_now(attempt, now)).total_seconds())
 
 
 def test_remaining_seconds(attempt: Attempt, now: Optional[datetime] = None) -> float:
     """Seconds left for the whole test."""
-    now = now or utcnow()
-    return max(0.0, (attempt.deadline_at - now).total_seconds())
+    return max(0.0, (attempt.deadline_at - _clock_now(attempt, now)).total_seconds())
 
 
 def is_past_deadline(attempt: Attempt, now: Optional[datetime] = None) -> bool:
-    return (now or utcnow()) > attempt.deadline_at
+    return _clock_now(attempt, now) > attempt.deadline_at
 
 
 def close_attempt(attempt_id: int, status: str) -> bool:
@@ -299,8 +302,8 @@ def close_attempt(attempt_id: int, status: str) -> bool:
 def expire_if_due(attempt: Attempt) -> bool:
     """Catch up with the clock: close an attempt whose deadline (plus grace) has passed, or close
     the timed parts whose own time has run out. True if something changed (the caller commits)."""
-    if attempt.status != "in_progress":
-        return False
+    if attempt.status != "in_progress" or attempt.paused_at is not None:
+        return False  # a paused attempt's clock stands still
     if utcnow() > attempt.deadline_at + grace():
         return close_attempt(attempt.id, "expired")
     try:
@@ -341,7 +344,8 @@ def expire_due(now: Optional[datetime] = None) -> int:
     """Close and score every in-progress attempt past its deadline (CLI ``attempts expire``)."""
     cutoff = (now or utcnow()) - grace()
     ids = list(db.session.execute(
-        select(Attempt.id).where(Attempt.status == "in_progress", Attempt.deadline_at < cutoff)
+        select(Attempt.id).where(Attempt.status == "in_progress", Attempt.paused_at.is_(None),
+                                 Attempt.deadline_at < cutoff)
     ).scalars())
     closed = 0
     for attempt_id in ids:
@@ -360,6 +364,7 @@ def lock_attempt(attempt_id: int, user: User, nonce: Optional[str]) -> Attempt:
         update(Attempt).where(
             Attempt.id == attempt_id, Attempt.user_id == user.id, Attempt.status == "in_progress",
             Attempt.deadline_at >= now - grace(), Attempt.session_nonce == nonce,
+            Attempt.paused_at.is_(None),
         ).values(last_seen_at=now).execution_options(synchronize_session=False)
     )
     attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
@@ -370,6 +375,8 @@ def lock_attempt(attempt_id: int, user: User, nonce: Optional[str]) -> Attempt:
             db.session.commit()  # the last part's time ran out: the attempt is closed and scored
             raise DeliveryError("time_up", _l("Time is up. Answers saved before the deadline have been scored."))
         return attempt
+    if attempt.status == "in_progress" and attempt.paused_at is not None:
+        raise DeliveryError("paused", _l("The organiser has paused your test and stopped its clock. Your saved answers are safe; the test continues when it is resumed."))
     if attempt.status == "in_progress" and is_past_deadline(attempt, now - grace()):
         expire_if_due(attempt)
         db.session.commit()

@@ -459,7 +459,7 @@ def set_extra_minutes(enrollment: Enrollment, minutes: int) -> None:
 
 
 # ----------------------------------------------------------------------------------- monitoring
-STATUS_FILTERS = ("not_started", "in_progress", "submitted", "expired", "void", "stuck")
+STATUS_FILTERS = ("not_started", "in_progress", "paused", "submitted", "expired", "void", "stuck")
 
 
 def agency_counts(wave: Wave, now: Optional[datetime] = None) -> list[dict]:
@@ -478,7 +478,9 @@ def agency_counts(wave: Wave, now: Optional[datetime] = None) -> list[dict]:
                func.count(func.distinct(Enrollment.id)).label("enrolled"),
                func.count(Attempt.id).label("started"),
                count_if(Attempt.status == "in_progress").label("in_progress"),
-               count_if((Attempt.status == "in_progress") & (Attempt.deadline_at < cutoff)).label("overdue"),
+               count_if((Attempt.status == "in_progress") & Attempt.paused_at.is_(None)
+                        & (Attempt.deadline_at < cutoff)).label("overdue"),
+               count_if((Attempt.status == "in_progress") & Attempt.paused_at.is_not(None)).label("paused"),
                count_if(Attempt.status == "submitted").label("submitted"),
                count_if(Attempt.status == "expired").label("expired"))
         .select_from(Enrollment)
@@ -489,14 +491,14 @@ def agency_counts(wave: Wave, now: Optional[datetime] = None) -> list[dict]:
         .group_by(Agency.id, Agency.code, Agency.name)
         .order_by(Agency.code)
     ).all()
-    keys = ("enrolled", "started", "in_progress", "overdue", "submitted", "expired")
+    keys = ("enrolled", "started", "in_progress", "paused", "overdue", "submitted", "expired")
     out = [{"agency_id": r.id, "code": r.code, "name": r.name, **{k: int(getattr(r, k)) for k in keys}}
            for r in rows]
     return out
 
 
 def totals(rows: Iterable[dict]) -> dict:
-    keys = ("enrolled", "started", "in_progress", "overdue", "submitted", "expired")
+    keys = ("enrolled", "started", "in_progress", "paused", "overdue", "submitted", "expired")
     return {k: sum(r[k] for r in rows) for k in keys}
 
 
@@ -504,7 +506,7 @@ def stuck_query(wave: Wave, minutes: int = STUCK_MINUTES, now: Optional[datetime
     """In-progress attempts with no sign of life for ``minutes`` (oldest first)."""
     cutoff = (now or utcnow()) - timedelta(minutes=minutes)
     return (select(Attempt).options(joinedload(Attempt.user).joinedload(User.agency))
-            .where(Attempt.wave_id == wave.id, Attempt.status == "in_progress",
+            .where(Attempt.wave_id == wave.id, Attempt.status == "in_progress", Attempt.paused_at.is_(None),
                    or_(Attempt.last_seen_at.is_(None), Attempt.last_seen_at < cutoff))
             .order_by(Attempt.last_seen_at.asc().nulls_first(), Attempt.id))
 
@@ -521,8 +523,10 @@ def participants_query(wave: Wave, *, status: Optional[str] = None, q: str = "",
         query = query.where(~exists().where(live))
     elif status == "stuck":
         cutoff = (now or utcnow()) - timedelta(minutes=stuck_minutes)
-        query = query.where(exists().where(live, Attempt.status == "in_progress", or_(
+        query = query.where(exists().where(live, Attempt.status == "in_progress", Attempt.paused_at.is_(None), or_(
             Attempt.last_seen_at.is_(None), Attempt.last_seen_at < cutoff)))
+    elif status == "paused":
+        query = query.where(exists().where(live, Attempt.status == "in_progress", Attempt.paused_at.is_not(None)))
     elif status == "void":
         query = query.where(exists().where(Attempt.wave_id == Enrollment.wave_id,
                                            Attempt.user_id == Enrollment.user_id, Attempt.status == "void"))
@@ -550,10 +554,22 @@ def _check_intervention(minutes: Any, reason: str) -> str:
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_INTERVENTION_MINUTES:
         raise WaveError(_l("Minutes must be a whole number from 1 to %(max)d.", max=MAX_INTERVENTION_MINUTES),
                         "minutes")
-    reason = (reason or "").strip()
-    if len(reason) < 5:
-        raise WaveError(_l("Give a reason (at least 5 characters); it is kept in the audit log."), "reason")
-    return reason[:500]
+    return _check_reason(reason)
+
+
+def _flush_attempt() -> None:
+    """Flush an intervention; the attempt's version counter fails it if the participant got in first."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale() from None
+
+
+def _record(attempt: Attempt, event: str, action: str, detail: dict, actor: Optional[User]) -> None:
+    """An intervention shows on the attempt's events (for assessors) and in the audit log."""
+    delivery.log_event(attempt, event, detail=detail)
+    audit.record(action, actor=actor, target=attempt, detail={"wave_id": attempt.wave_id, **detail})
 
 
 def _stale() -> WaveError:
@@ -567,7 +583,7 @@ def extend_attempt(attempt: Attempt, minutes: int, reason: str, *, actor: Option
     reason = _check_intervention(minutes, reason)
     if attempt.status != "in_progress":
         raise WaveError(_l("Only an attempt in progress can get more time; reopen a closed attempt instead."))
-    now = utcnow()
+    now = attempt.paused_at or utcnow()  # a paused attempt's clock stands at its pause
     old = attempt.deadline_at
     new = max(old, now) + timedelta(minutes=minutes)
     attempt.deadline_at = new
@@ -576,15 +592,10 @@ def extend_attempt(attempt: Attempt, minutes: int, reason: str, *, actor: Option
         attempt.form["sections"][attempt.form["current"]]["deadline"] = (
             max(part, now) + timedelta(minutes=minutes)).isoformat()
         flag_modified(attempt, "form")
-    try:
-        db.session.flush()  # the version counter makes this fail if a submit got in first
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale() from None
+    _flush_attempt()
     detail = {"minutes": minutes, "reason": reason, "old_deadline": old.isoformat(),
               "new_deadline": new.isoformat(), "by": actor.login_name if actor else None}
-    delivery.log_event(attempt, "admin_extend", detail=detail)
-    audit.record("attempt.extend", actor=actor, target=attempt, detail={"wave_id": attempt.wave_id, **detail})
+    _record(attempt, "admin_extend", "attempt.extend", detail, actor)
     return new
 
 
@@ -632,17 +643,95 @@ def reopen_attempt(attempt: Attempt, minutes: int, reason: str, *, section: Opti
     new = now + timedelta(minutes=minutes)
     attempt.status = "in_progress"
     attempt.deadline_at = new
+    attempt.paused_at = None
     attempt.submitted_at = None
     attempt.scored_at = None
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale() from None
+    _flush_attempt()
     db.session.execute(delete(Score).where(Score.attempt_id == attempt.id))
     detail = {"minutes": minutes, "reason": reason, "from_status": old_status,
               "old_deadline": old_deadline.isoformat(), "new_deadline": new.isoformat(),
               "section": section, "by": actor.login_name if actor else None}
-    delivery.log_event(attempt, "admin_reopen", detail=detail)
-    audit.record("attempt.reopen", actor=actor, target=attempt, detail={"wave_id": attempt.wave_id, **detail})
+    _record(attempt, "admin_reopen", "attempt.reopen", detail, actor)
     return new
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise WaveError(_l("Give a reason (at least 5 characters); it is kept in the audit log."), "reason")
+    return reason[:500]
+
+
+def pause_attempt(attempt: Attempt, reason: str, *, actor: Optional[User] = None) -> datetime:
+    """Stop the clock of an in-progress attempt (a power cut in the room, a proctor's check).
+
+    While paused, nothing can be saved or submitted and the attempt cannot expire; the page keeps
+    unsent answers on the device and says why. Returns the pause time; flush.
+    """
+    reason = _check_reason(reason)
+    if attempt.status != "in_progress":
+        raise WaveError(_l("Only an attempt in progress can be paused."))
+    if attempt.paused_at is not None:
+        raise WaveError(_l("This attempt is already paused."))
+    now = utcnow()
+    if delivery.is_past_deadline(attempt, now):
+        raise WaveError(_l("The deadline of this attempt has passed; extend its time instead."))
+    attempt.paused_at = now
+    _flush_attempt()
+    detail = {"reason": reason, "remaining_seconds": int(delivery.remaining_seconds(attempt, now)),
+              "by": actor.login_name if actor else None}
+    _record(attempt, "admin_pause", "attempt.pause", detail, actor)
+    return now
+
+
+def resume_attempt(attempt: Attempt, *, actor: Optional[User] = None, reason: str = "") -> datetime:
+    """Start a paused attempt's clock again: its deadline (and the current part's) move later by
+    the time it was paused. Returns the new deadline; flush."""
+    if attempt.status != "in_progress" or attempt.paused_at is None:
+        raise WaveError(_l("This attempt is not paused."))
+    now = utcnow()
+    paused_for = max(now - attempt.paused_at, timedelta(0))
+    old = attempt.deadline_at
+    attempt.deadline_at = old + paused_for
+    part = delivery.section_deadline(attempt)
+    if part is not None:
+        attempt.form["sections"][attempt.form["current"]]["deadline"] = (part + paused_for).isoformat()
+        flag_modified(attempt, "form")
+    attempt.paused_at = None
+    _flush_attempt()
+    detail = {"paused_seconds": int(paused_for.total_seconds()), "old_deadline": old.isoformat(),
+              "new_deadline": attempt.deadline_at.isoformat(), "reason": (reason or "").strip()[:500] or None,
+              "by": actor.login_name if actor else None}
+    _record(attempt, "admin_resume", "attempt.resume", detail, actor)
+    return attempt.deadline_at
+
+
+def pause_wave(wave: Wave, reason: str, *, actor: Optional[User] = None,
+               agency_id: Optional[int] = None) -> int:
+    """Pause every running attempt of the wave (of one agency when given) that is not paused or
+    past its deadline. Returns how many; flush."""
+    reason = _check_reason(reason)
+    query = select(Attempt).where(Attempt.wave_id == wave.id, Attempt.status == "in_progress",
+                                  Attempt.paused_at.is_(None), Attempt.deadline_at > utcnow())
+    if agency_id is not None:
+        query = query.where(Attempt.user_id.in_(select(User.id).where(User.agency_id == agency_id)))
+    n = 0
+    for attempt in db.session.execute(query.order_by(Attempt.id)).scalars().all():
+        pause_attempt(attempt, reason, actor=actor)
+        n += 1
+    audit.record("wave.pause", actor=actor, target=wave, detail={"paused": n, "reason": reason, "agency_id": agency_id})
+    return n
+
+
+def resume_wave(wave: Wave, *, actor: Optional[User] = None, agency_id: Optional[int] = None) -> int:
+    """Resume every paused attempt of the wave (of one agency when given). Returns how many; flush."""
+    query = select(Attempt).where(Attempt.wave_id == wave.id, Attempt.status == "in_progress",
+                                  Attempt.paused_at.is_not(None))
+    if agency_id is not None:
+        query = query.where(Attempt.user_id.in_(select(User.id).where(User.agency_id == agency_id)))
+    n = 0
+    for attempt in db.session.execute(query.order_by(Attempt.id)).scalars().all():
+        resume_attempt(attempt, actor=actor)
+        n += 1
+    audit.record("wave.resume", actor=actor, target=wave, detail={"resumed": n, "agency_id": agency_id})
+    return n

@@ -114,6 +114,10 @@
         retryDelay = 1000;
         syncFrom(result.body);
         if (pending()) { flush(); } else { refreshStatus(); }
+      } else if (result.status === 409 && result.body && result.body.error === "paused") {
+        // An admin stopped the clock: the answers stay queued on this device until it resumes.
+        setStatus("error", result.body.message || "");
+        pollClock();
       } else if (result.status === 409 || result.status === 403 || result.status === 404) {
         stopped = true;
         setStatus("error", (result.body && result.body.message) || String(result.status));
@@ -161,6 +165,7 @@
   function syncClock(remainingMs) { deadlineAt = performance.now() + remainingMs; }
   function syncFrom(body) {
     if (!body) { return; }
+    if (typeof body.paused === "boolean") { applyPause(body.paused, body.remaining_ms); }
     if (typeof body.remaining_ms === "number") { syncClock(body.remaining_ms); }
     if (typeof body.test_remaining_ms === "number") { testDeadlineAt = performance.now() + body.test_remaining_ms; }
     if (typeof body.section === "number" && root.dataset.section !== undefined &&
@@ -184,8 +189,28 @@
       else if (on && fs.dataset.timeUp) { fs.disabled = false; delete fs.dataset.timeUp; }
     });
   }
+  // While an admin has paused the test the clock stands still, answering is off, and the page asks
+  // the server every few seconds; when the test resumes, answering comes back and the queue is sent.
+  var pauseEl = document.getElementById("pause-notice");
+  var pausedLeft = null, pausePoll = null;
+  function applyPause(paused, remainingMs) {
+    if (paused && pausedLeft === null) {
+      pausedLeft = Math.ceil((typeof remainingMs === "number" ? remainingMs : 0) / 1000);
+      setAnswering(false);
+      if (pauseEl) { pauseEl.classList.remove("d-none"); }
+      if (!pausePoll) { pausePoll = setInterval(pollClock, 5000); }
+    } else if (!paused && pausedLeft !== null) {
+      pausedLeft = null;
+      if (pausePoll) { clearInterval(pausePoll); pausePoll = null; }
+      if (pauseEl) { pauseEl.classList.add("d-none"); }
+      setAnswering(true);
+      retryDelay = 1000;
+      flush();
+    }
+  }
   function tick() {
     if (deadlineAt === null || !timerEl) { return; }
+    if (pausedLeft !== null) { timerEl.textContent = clockText(pausedLeft); return; }
     var left = Math.max(0, Math.ceil((deadlineAt - performance.now()) / 1000));
     if (left > 0 && closing) {  // the server gave more time
       clearInterval(closing); closing = null;
@@ -206,6 +231,9 @@
       flush();
       closing = setInterval(pollClock, 3000);
     }
+  }
+  if (root.dataset.paused === "1" && timerEl) {
+    applyPause(true, parseInt(timerEl.dataset.remaining || "0", 10) * 1000);
   }
   setInterval(tick, 1000);
   tick();

@@ -452,3 +452,42 @@ def test_when_a_parts_own_time_runs_out_the_page_moves_on_to_the_next_part(
     expect(page.locator("#attempt")).not_to_contain_text("Sisa waktu bagian ini")
     assert stored(app, attempt_id)[item].choice is not None  # saved in time, kept
     assert attempt_row(app, attempt_id).status == "in_progress"
+
+
+def test_a_pause_stops_the_page_keeps_the_unsent_answer_and_resume_sends_it(
+        app, page, make_user, make_competency, make_wave, start_test):
+    from assess.services import waves as wave_service
+
+    comp = make_competency("T.01", "mc", n=3)
+    user = make_user("participant")
+    make_wave([{"competency_id": comp, "method": "fixed", "n_items": 3}], users=[user], minutes=30)
+    attempt_id = start_test(page, user)
+    item = form_items(app, attempt_id)[0]
+    choose(page, "Pilihan 1")
+    with app.app_context():
+        wave_service.pause_attempt(db.session.get(Attempt, attempt_id), "Listrik padam di ruang ujian")
+        db.session.commit()
+
+    # The next answer meets the pause: it stays queued on the device, the page says why, the
+    # options lock and the clock stands still.
+    page.get_by_role("radio", name="Pilihan 2", exact=True).check()
+    notice = page.locator("#pause-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("Penyelenggara menjeda tes Anda")
+    expect(page.get_by_role("radio").nth(0)).to_be_disabled()
+    waiting = queued(page, attempt_id)[str(item)]
+    assert waiting["seq"] == 2 and waiting["choice"] == int(page.get_by_role("radio", name="Pilihan 2", exact=True).get_attribute("value"))
+    page.wait_for_timeout(1_100)  # one tick of the page's clock after the pause arrived
+    shown = page.locator("#timer").inner_text()
+    page.wait_for_timeout(2_100)
+    assert page.locator("#timer").inner_text() == shown
+    assert stored(app, attempt_id)[item].choice != 2
+
+    # Resumed: the page notices within its 5-second poll, unlocks and sends the waiting answer.
+    with app.app_context():
+        wave_service.resume_attempt(db.session.get(Attempt, attempt_id))
+        db.session.commit()
+    expect(notice).to_be_hidden(timeout=10_000)
+    expect(page.get_by_role("radio").nth(0)).to_be_enabled()
+    expect(page.locator("#save-status")).to_have_text(SAVED)
+    assert stored(app, attempt_id)[item].choice == 2

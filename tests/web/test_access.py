@@ -65,6 +65,9 @@ EXPECTED: dict[str, object] = {
     "admin.wave_attempt": {"admin"},
     "admin.wave_attempt_extend": {"admin"},
     "admin.wave_attempt_reopen": {"admin"},
+    "admin.wave_attempt_pause": {"admin"},
+    "admin.wave_attempt_resume": {"admin"},
+    "admin.wave_pause": {"admin"},
     "api.me": {"participant", "assessor", "admin"},
     # Agencies, units and clusters; the talent map (issue 8).
     "admin.orgs_index": {"admin"},

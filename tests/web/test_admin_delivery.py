@@ -252,8 +252,9 @@ def test_rule_enrolment_and_monitoring_counts_per_agency(app, client, wave_setup
         db.session.commit()
     html = text(client.get(f"/admin/waves/{wave}"))
     cells = lambda code: re.findall(r"<td class=\"text-end\">(\d+)</td>", html[html.index(f'data-agency="{code}"'):].split("</tr>")[0])  # noqa: E731
-    assert cells("KEMEN-A") == ["3", "2", "1", "0", "1", "0"]  # enrolled, started, in progress, overdue, submitted, expired
-    assert cells("BADAN-B") == ["1", "1", "0", "0", "0", "1"]
+    # enrolled, started, in progress, paused, overdue, submitted, expired
+    assert cells("KEMEN-A") == ["3", "2", "1", "0", "0", "1", "0"]
+    assert cells("BADAN-B") == ["1", "1", "0", "0", "0", "0", "1"]
     stuck = html[html.index('id="stuck-title"'):html.index('id="participants"')]
     assert people[0].nip in stuck and people[1].nip not in stuck
     assert people[0].nip not in text(client.get(f"/admin/waves/{wave}?stuck=45")).split('id="stuck-title"')[1].split('id="participants"')[0]
