@@ -170,7 +170,20 @@ def _draw_section(section: TestSection, shuffle: bool, rng: random.Random) -> di
             "theta": 0.0, "se_now": 1.0, "stop": None,
             "content": list((settings.get("content") or {}).get("subdomains") or []),
         }
+        if settings.get("exposure_k"):  # Sympson-Hetter parameters calibrated for this design
+            out["cat"]["exposure_k"] = dict(settings["exposure_k"])
     return out
+
+
+def content_targets(subdomains: list[str], item_subdomains: list[Optional[str]]) -> Optional[ContentTargets]:
+    """Equal shares over the listed subdomains; other items only as a last resort (target 0)."""
+    if not subdomains:
+        return None
+    labels = [sd if sd in subdomains else "_other" for sd in item_subdomains]
+    targets = {sd: 1.0 / len(subdomains) for sd in subdomains}
+    if "_other" in labels:
+        targets["_other"] = 0.0
+    return ContentTargets(labels, targets)
 
 
 def draw_form(spec: TestSpec, rng: Optional[random.Random] = None) -> dict:
@@ -477,18 +490,15 @@ def _cat_step(attempt: Attempt, section: dict) -> None:
     index = {item_id: n for n, item_id in enumerate(positions)}
     done = [e["item_id"] for e in section["items"] if e["item_id"] in answered]
     exclude = [index[i] for i in cat.get("rejected", []) + [i for i in seen if i not in answered] if i in index]
-    content = None
-    subdomains = cat.get("content") or []
-    if subdomains:  # cover the listed subdomains in equal shares; other items only as a last resort
-        labels = [v.subdomain if v.subdomain in subdomains else "_other" for v in versions]
-        targets = {sd: 1.0 / len(subdomains) for sd in subdomains}
-        if "_other" in labels:
-            targets["_other"] = 0.0
-        content = ContentTargets(labels, targets)
+    content = content_targets(cat.get("content") or [], [v.subdomain for v in versions])
+    # The section's own exposure parameters (calibrated for its design when the spec was checked)
+    # come first; otherwise each item's bank-wide parameter.
+    section_k = cat.get("exposure_k") or {}
+    exposure_k = [section_k.get(str(i), items[i].exposure_k if i in items else 1.0) for i in positions]
     step = next_item(
         bank, [index[i] for i in done], [answered[i].category for i in done],
         exclude=exclude or None, min_items=cat["min"], max_items=cat["max"], se_target=cat["se"],
-        randomesque=CAT_RANDOMESQUE, exposure_k=[items[i].exposure_k if i in items else 1.0 for i in positions],
+        randomesque=CAT_RANDOMESQUE, exposure_k=exposure_k,
         content=content, rng=np.random.default_rng(secrets.randbits(64)),
     )
     cat["theta"], cat["se_now"] = float(step.theta), float(step.se)

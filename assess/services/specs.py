@@ -11,6 +11,7 @@ Services flush; the caller commits.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +22,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 
 from assess.extensions import db
+from assess.irt.cat import sympson_hetter
 from assess.irt.models import ItemBank
 from assess.models import Attempt, Competency, Item, TestSection, TestSpec, Wave, utcnow
 from assess.models.delivery import SELECTION_METHODS
-from assess.services import scoring
+from assess.services import delivery, scoring
 from assess.services.delivery import CAT_RANDOMESQUE
 
 __all__ = [
@@ -47,6 +49,7 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 CAT_DEFAULT_MIN, CAT_DEFAULT_MAX, CAT_DEFAULT_SE = 5, 20, 0.35
 SIM_SIMULEES = 200
 SIM_SEED = 2026
+SH_SIMULEES = 1000  # per iteration of the Sympson-Hetter calibration: rates to about ±0.014
 MAX_TIME_LIMIT = 600
 
 
@@ -76,6 +79,7 @@ MESSAGES = {
     "bank_too_few_level": _l("%(competency)s has %(available)d operational items at level %(level)d; the form needs %(needed)d."),
     "bank_pool_small": _l("The adaptive pool of %(competency)s has %(available)d operational items; it needs at least the maximum test length, %(needed)d."),
     "bank_params": _l("Operational items of %(competency)s have unusable IRT parameters: %(error)s"),
+    "exposure_unreachable": _l("An exposure target of %(target)d%% cannot be met by %(competency)s: exposure rates add up to the test length, so up to %(needed)d items per person need at least %(min_pool)d operational items (there are %(available)d)."),
     "sim_exposure": _l("In the simulation the most used item was given to %(rate)d%% of the simulees, above the target of %(target)d%%."),
     "locked": _l("A wave using this test specification already has attempts: it can no longer be changed. Make a copy instead."),
     "sim_length": _l("In the simulation %(rate)d%% of the simulees reached the maximum length before the SE target."),
@@ -404,12 +408,22 @@ def _check_section(section: TestSection, *, simulees: int, seed: int) -> dict:
             except (ValueError, TypeError) as error:
                 out["problems"].append({"code": "bank_params", "params": {"competency": name, "error": str(error)}})
             else:
-                sim = simulate_cat(bank, min_items=lo, max_items=hi, se_target=se,
-                                   n_simulees=simulees, rng=seed)
+                content = delivery.content_targets(list((settings.get("content") or {}).get("subdomains") or []),
+                                                   [item.current.subdomain for item in pool])
+                target = settings.get("exposure_max")
+                exposure_k = [item.exposure_k for item in pool]
+                if target is not None:
+                    exposure_k = _calibrate_exposure(section, pool, bank, out, lo=lo, hi=hi, se=se,
+                                                     content=content, simulees=simulees, seed=seed) or exposure_k
+                elif "exposure_k" in settings:
+                    section.settings = {k: v for k, v in settings.items() if k != "exposure_k"}
+                sim = simulate_cat(bank, min_items=lo, max_items=hi, se_target=se, n_simulees=simulees, rng=seed,
+                                   exposure_k=exposure_k, content=content)
                 codes = {str(item.current.id): item.code for item in pool}
                 out["simulation"] = sim.as_dict(codes)
-                target = settings.get("exposure_max")
-                if target is not None and sim.max_exposure > float(target) + 1e-9:
+                # Rates from n simulees carry binomial noise: flag only what exceeds it.
+                margin = 2.0 * math.sqrt(float(target or 0) * (1.0 - float(target or 0)) / max(simulees, 1))
+                if target is not None and sim.max_exposure > float(target) + margin:
                     out["warnings"].append({"code": "sim_exposure", "params": {
                         "rate": round(100 * sim.max_exposure), "target": round(100 * float(target))}})
                 at_max = sim.stop_reasons.get("max_items", 0) / sim.n_simulees
@@ -417,6 +431,29 @@ def _check_section(section: TestSection, *, simulees: int, seed: int) -> dict:
                     out["warnings"].append({"code": "sim_length", "params": {"rate": round(100 * at_max)}})
     out["ok"] = not out["problems"]
     return out
+
+
+def _calibrate_exposure(section: TestSection, pool: list[Item], bank: ItemBank, out: dict, *, lo: int, hi: int,
+                        se: float, content, simulees: int, seed: int) -> Optional[list[float]]:
+    """Sympson-Hetter parameters for this part's own design (length, SE target, content balance)
+    at its exposure target, stored with the part for delivery to use; None if out of reach."""
+    target = float(section.settings["exposure_max"])
+    settings = {k: v for k, v in section.settings.items() if k != "exposure_k"}
+    if target * len(pool) < hi:
+        out["problems"].append({"code": "exposure_unreachable", "params": {
+            "competency": section.competency.code, "target": round(100 * target), "needed": hi,
+            "min_pool": math.ceil(hi / target), "available": len(pool)}})
+        section.settings = settings
+        return None
+    control = sympson_hetter(bank, target, min_items=lo, max_items=hi, se_target=se,
+                             randomesque=CAT_RANDOMESQUE, content=content,
+                             n_simulees=max(simulees, SH_SIMULEES), rng=seed)
+    k = [round(float(v), 4) for v in control.k]
+    settings["exposure_k"] = {str(item.id): v for item, v in zip(pool, k)}
+    section.settings = settings  # a new dict: the JSON column sees the change
+    out["exposure_control"] = {"iterations": int(control.n_iter), "converged": bool(control.converged),
+                               "restricted": int(sum(v < 1.0 for v in k))}
+    return k
 
 
 def check_against_bank(spec: TestSpec, *, simulees: int = SIM_SIMULEES, seed: int = SIM_SEED) -> dict:
@@ -541,7 +578,7 @@ class CatSimulation:
 def simulate_cat(items: ItemBank, *, min_items: int, max_items: int, se_target: float,
                  n_simulees: int = SIM_SIMULEES, randomesque: int = CAT_RANDOMESQUE,
                  rng: np.random.Generator | int | None = None,
-                 theta: Optional[np.ndarray] = None) -> CatSimulation:
+                 theta: Optional[np.ndarray] = None, exposure_k=None, content=None) -> CatSimulation:
     """Simulate the delivery engine's CAT on ``items`` for simulees with θ ~ N(0, 1).
 
     The engine's own simulation (:func:`assess.irt.cat.simulate_cat`), with the settings that
@@ -565,7 +602,8 @@ def simulate_cat(items: ItemBank, *, min_items: int, max_items: int, se_target: 
     seed = rng if isinstance(rng, int) else None
     true = gen.standard_normal(n_simulees) if theta is None else np.asarray(theta, dtype=np.float64).reshape(-1)
     sim = engine_simulate(items, true, min_items=min_items, max_items=min(max_items, items.n_items),
-                          se_target=se_target, randomesque=randomesque, rng=gen)
+                          se_target=se_target, randomesque=randomesque, rng=gen,
+                          exposure_k=exposure_k, content=content)
     reasons: dict[str, int] = {}
     for reason in sim.stop_reason:
         reasons[str(reason)] = reasons.get(str(reason), 0) + 1

@@ -70,8 +70,7 @@ def test_cat_pool_smaller_than_max_items_is_refused(ctx, make_competency):
 
 def test_cat_check_simulates_and_activates(ctx, make_competency):
     mc = make_competency("V.05", "mc", n=60)
-    spec = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=5, max_items=15, se_target=0.4,
-                                                     exposure_max=0.2)))
+    spec = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=5, max_items=15, se_target=0.4)))
     report = specs.activate(spec)
     assert report["ok"] and spec.is_active
     sim = report["sections"][0]["simulation"]
@@ -80,9 +79,62 @@ def test_cat_check_simulates_and_activates(ctx, make_competency):
     assert 5 <= sim["min_length"] <= sim["mean_length"] <= sim["max_length"] <= 15
     assert 0 < sim["max_exposure"] <= 1
     assert sum(sim["stop_reasons"].values()) == 200
-    # The randomesque rule still gives the best items to most simulees: above a 20 % target.
-    assert [w["code"] for w in report["sections"][0]["warnings"]][:1] == ["sim_exposure"]
-    assert spec.sections[0].settings == {"layout": "item", "exposure_max": 0.2}
+    assert "exposure_control" not in report["sections"][0]
+    assert spec.sections[0].settings == {"layout": "item"}
+
+
+def test_a_cat_exposure_target_is_calibrated_for_the_parts_design_and_met_in_simulation(ctx, make_competency):
+    mc = make_competency("V.08", "mc", n=60)
+    free = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=10, max_items=10, se_target=0.1), code="FREE"))
+    unconstrained = specs.activate(free)["sections"][0]["simulation"]
+    assert unconstrained["max_exposure"] > 0.45  # the randomesque rule alone leaves the best items overused
+    spec = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=10, max_items=10, se_target=0.1,
+                                                     exposure_max=0.3)))
+    report = specs.activate(spec)
+    assert report["ok"] and spec.is_active
+    part = report["sections"][0]
+    assert part["exposure_control"]["restricted"] > 0
+    assert [w["code"] for w in part["warnings"]] == []
+    assert part["simulation"]["max_exposure"] <= 0.3 + 2 * (0.3 * 0.7 / 200) ** 0.5
+    k = spec.sections[0].settings["exposure_k"]
+    assert len(k) == 60 and min(k.values()) < 1.0 and all(0.0 <= v <= 1.0 for v in k.values())
+    # Delivery draws the part with these parameters.
+    from assess.services import delivery
+    form = delivery.draw_form(spec)
+    assert form["sections"][0]["cat"]["exposure_k"] == k
+    # A target the pool cannot carry: exposure rates add up to the test length.
+    data = specs.input_of(spec)
+    data.sections[0].exposure_max = 0.15  # 0.15 x 60 items < 10 items per person
+    specs.update_spec(spec, data)
+    report = specs.check_against_bank(spec)
+    assert not report["ok"]
+    assert [p["code"] for p in report["sections"][0]["problems"]] == ["exposure_unreachable"]
+    assert report["sections"][0]["problems"][0]["params"]["min_pool"] == 67
+    assert "exposure_k" not in spec.sections[0].settings
+
+
+def test_delivery_uses_the_parts_exposure_parameters(ctx, make_competency, make_user, make_wave):
+    from assess.models import Item
+    from assess.services import delivery
+
+    mc = make_competency("V.09", "mc", n=30)
+    spec = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=5, max_items=10, se_target=0.3)))
+    spec.is_active = True
+
+    def first_items(n: int) -> list[int]:
+        out = []
+        for _ in range(n):
+            attempt = Attempt(form=delivery.draw_form(spec), deadline_at=utcnow() + timedelta(minutes=30))
+            delivery._enter_section(attempt, 0)
+            out.append(attempt.form["sections"][0]["items"][0]["item_id"])
+        return out
+
+    usual = first_items(40)
+    favourite = max(set(usual), key=usual.count)
+    assert usual.count(favourite) >= 8  # one of the three best items at θ = 0
+    ids = [i.id for i in db.session.execute(select(Item).where(Item.competency_id == mc)).scalars()]
+    spec.sections[0].settings = {"layout": "item", "exposure_k": {str(i): (0.0 if i == favourite else 1.0) for i in ids}}
+    assert favourite not in first_items(40)
 
 
 def test_spec_input_problems_name_their_fields(ctx, make_competency):
