@@ -22,6 +22,7 @@ import numpy as np
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -99,10 +100,11 @@ def enroll_by_rule(wave: Wave) -> int:
 
 
 # --------------------------------------------------------------------------------- forms
-def _operational(competency_id: int) -> list[Item]:
+def operational_items(competency_id: int) -> list[Item]:
+    """A competency's operational items by code, with their versions loaded (``item.current``)."""
     return list(db.session.execute(
         select(Item).where(Item.competency_id == competency_id, Item.status == "operational")
-        .order_by(Item.code)
+        .options(selectinload(Item.versions)).order_by(Item.code)
     ).scalars())
 
 
@@ -117,7 +119,7 @@ def _entry(item: Item, shuffle: bool, rng: random.Random) -> dict:
 
 def _draw_section(section: TestSection, shuffle: bool, rng: random.Random) -> dict:
     settings = section.settings or {}
-    pool = _operational(section.competency_id)
+    pool = operational_items(section.competency_id)
     competency = db.session.get(Competency, section.competency_id)
     out: dict[str, Any] = {
         "section_id": section.id, "competency_id": section.competency_id,

@@ -183,43 +183,94 @@ DEMO_SPEC = {
         "Asesmen ini terdiri atas tiga bagian. Kerjakan dengan jujur sesuai pengalaman dan "
         "penilaian Anda sendiri; tidak ada jawaban yang merugikan untuk dipilih apa adanya.\n\n"
         "- **Bagian 1, Integritas**: penilaian situasional, pilih tindakan yang paling tepat.\n"
-        "- **Bagian 2, Keamanan Digital**: adaptif, soal berikutnya menyesuaikan jawaban Anda.\n"
+        "- **Bagian 2, Keamanan Digital**: adaptif, soal berikutnya menyesuaikan jawaban Anda; "
+        "bagian ini punya batas waktu sendiri, 15 menit.\n"
         "- **Bagian 3, Adaptif (BerAKHLAK)**: pernyataan diri, pilih tingkat persetujuan Anda."
     ),
     "time_limit_minutes": 45,
     "sections": [
         {"competency": "M.01", "method": "random", "n_items": 6, "layout": "item"},
-        {"competency": "DL.03", "method": "cat", "min_items": 5, "max_items": 10, "se_target": 0.45},
+        {"competency": "DL.03", "method": "cat", "min_items": 5, "max_items": 10, "se_target": 0.45,
+         "time_limit_minutes": 15},
         {"competency": "BA.06", "method": "random", "n_items": 8, "layout": "section"},
     ],
 }
 DEMO_WAVE = {"code": "DEMO-GEL-1", "name": "Gelombang Demo 2026: seluruh klaster", "days_open": 60}
 
+# The mapping wave that has already taken place: the whole battery, the source of the demo talent
+# map (JPM over the eight managerial competencies and the sociocultural one, potential from the
+# emerging skills, digital literacy and managerial scores, readiness from digital and BerAKHLAK).
+DEMO_MAP_SPEC = {
+    "code": "IKN-PK-2026",
+    "name": "Pemetaan Kompetensi ASN Pemindahan IKN 2026",
+    "instructions": "Pemetaan lengkap: manajerial, sosial kultural, literasi digital, emerging skills, BerAKHLAK.",
+    "time_limit_minutes": 180,
+    "sections": (
+        [{"competency": f"M.0{i}", "method": "random", "n_items": 5} for i in range(1, 9)]
+        + [{"competency": "SK.01", "method": "random", "n_items": 5}]
+        + [{"competency": f"DL.0{i}", "method": "cat", "min_items": 4, "max_items": 8, "se_target": 0.5}
+           for i in range(1, 5)]
+        + [{"competency": f"ES.0{i}", "method": "random", "n_items": 4} for i in range(1, 6)]
+        + [{"competency": f"BA.0{i}", "method": "random", "n_items": 4, "layout": "section"} for i in range(1, 8)]
+    ),
+}
+DEMO_MAP_WAVE = {"code": "IKN-PK-G1", "name": "Gelombang 1 2026: pemetaan seluruh klaster (selesai)",
+                 "opened_days_ago": 40, "closed_days_ago": 12}
+
+
+def _demo_spec(report: SeedReport, doc: dict):
+    """The spec described by ``doc`` (created active if missing); None without a bank."""
+    from assess.models import Competency, TestSection, TestSpec
+
+    spec = db.session.execute(select(TestSpec).filter_by(code=doc["code"])).scalar_one_or_none()
+    if spec is not None:
+        return spec
+    competencies = {c.code: c for c in db.session.execute(select(Competency)).scalars()}
+    if not all(s["competency"] in competencies for s in doc["sections"]):
+        return None  # no bank loaded: no demo test
+    spec = TestSpec(code=doc["code"], name=doc["name"], instructions=doc["instructions"],
+                    time_limit_minutes=doc["time_limit_minutes"], shuffle_options=True, is_active=True)
+    for position, s in enumerate(doc["sections"]):
+        spec.sections.append(TestSection(
+            competency_id=competencies[s["competency"]].id, position=position, method=s["method"],
+            n_items=s.get("n_items"), min_items=s.get("min_items"), max_items=s.get("max_items"),
+            se_target=s.get("se_target"), time_limit_minutes=s.get("time_limit_minutes"),
+            settings={"layout": s.get("layout", "item")}))
+    db.session.add(spec)
+    report.bump("test_specs")
+    return spec
+
 
 def seed_demo_wave(report: SeedReport) -> None:
-    """A test spec with a fixed-style, an adaptive and a Likert part, and an open wave for all."""
+    """The open demo wave (a random, an adaptive and a Likert part) for everyone, and the mapping
+    wave that has already closed (the whole battery) for everyone but the demo participant."""
     from datetime import timedelta
 
-    from assess.models import Competency, TestSection, TestSpec, Wave, utcnow
+    from assess.models import Enrollment, Wave, utcnow
     from assess.services import delivery
 
-    spec = db.session.execute(select(TestSpec).filter_by(code=DEMO_SPEC["code"])).scalar_one_or_none()
-    competencies = {c.code: c for c in db.session.execute(select(Competency)).scalars()}
-    if spec is None:
-        if not all(s["competency"] in competencies for s in DEMO_SPEC["sections"]):
-            return  # no bank loaded: no demo test
-        spec = TestSpec(code=DEMO_SPEC["code"], name=DEMO_SPEC["name"], instructions=DEMO_SPEC["instructions"],
-                        time_limit_minutes=DEMO_SPEC["time_limit_minutes"], shuffle_options=True, is_active=True)
-        for position, s in enumerate(DEMO_SPEC["sections"]):
-            spec.sections.append(TestSection(
-                competency_id=competencies[s["competency"]].id, position=position, method=s["method"],
-                n_items=s.get("n_items"), min_items=s.get("min_items"), max_items=s.get("max_items"),
-                se_target=s.get("se_target"), settings={"layout": s.get("layout", "item")}))
-        db.session.add(spec)
-        report.bump("test_specs")
+    spec = _demo_spec(report, DEMO_SPEC)
+    map_spec = _demo_spec(report, DEMO_MAP_SPEC)
+    if spec is None or map_spec is None:
+        return
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    past = db.session.execute(select(Wave).filter_by(code=DEMO_MAP_WAVE["code"])).scalar_one_or_none()
+    if past is None:
+        past = Wave(code=DEMO_MAP_WAVE["code"], name=DEMO_MAP_WAVE["name"], spec=map_spec, cluster=None,
+                    opens_at=now - timedelta(days=DEMO_MAP_WAVE["opened_days_ago"]),
+                    closes_at=now - timedelta(days=DEMO_MAP_WAVE["closed_days_ago"]),
+                    timezone="Asia/Jakarta", show_scores=False, targets={})
+        db.session.add(past)
+        db.session.flush()
+        report.bump("waves")
+        enrolled = 0
+        for user in db.session.execute(select(User).where(User.role == "participant",
+                                                          User.nip != DEMO_PARTICIPANT_NIP)).scalars():
+            db.session.add(Enrollment(wave_id=past.id, user_id=user.id, source="rule"))
+            enrolled += 1
+        report.bump("enrollments", enrolled)
     wave = db.session.execute(select(Wave).filter_by(code=DEMO_WAVE["code"])).scalar_one_or_none()
     if wave is None:
-        now = utcnow().replace(minute=0, second=0, microsecond=0)
         wave = Wave(code=DEMO_WAVE["code"], name=DEMO_WAVE["name"], spec=spec, cluster=None,
                     opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=DEMO_WAVE["days_open"]),
                     timezone="Asia/Jakarta", show_scores=False, targets={})
@@ -326,7 +377,7 @@ def seed_demo_talent(report: SeedReport) -> None:
     from sqlalchemy import func
 
     from assess.models import (
-        Attempt, Enrollment, ItemVersion, PerformanceRating, RelocationScheme, Response, Wave, utcnow,
+        Attempt, Enrollment, ItemVersion, PerformanceRating, RelocationScheme, Response, Wave,
     )
     from assess.services import delivery, relocation, review, scoring, talent
 
@@ -356,26 +407,24 @@ def seed_demo_talent(report: SeedReport) -> None:
         report.bump("performance_ratings")
     db.session.flush()
 
-    wave = db.session.execute(select(Wave).filter_by(code=DEMO_WAVE["code"])).scalar_one_or_none()
+    wave = db.session.execute(select(Wave).filter_by(code=DEMO_MAP_WAVE["code"])).scalar_one_or_none()
     if wave is not None:
-        demo_user = next((u for u in participants if u.nip == DEMO_PARTICIPANT_NIP), None)
         scored = db.session.scalar(select(func.count(Attempt.id)).where(
-            Attempt.wave_id == wave.id, Attempt.scored_at.is_not(None),
-            Attempt.user_id != (demo_user.id if demo_user else -1)))
+            Attempt.wave_id == wave.id, Attempt.scored_at.is_not(None)))
         if not scored:
             enrolled = set(db.session.execute(select(Enrollment.user_id).where(Enrollment.wave_id == wave.id)).scalars())
             started = set(db.session.execute(select(Attempt.user_id).where(Attempt.wave_id == wave.id)).scalars())
-            now = utcnow()
+            window = (wave.closes_at - wave.opens_at).total_seconds() / 3600.0
             for user in participants:
                 if user.nip == DEMO_PARTICIPANT_NIP or user.id not in enrolled or user.id in started:
                     continue
                 aberrant = len(started) % 12 == 3
                 started.add(user.id)
                 form = delivery.draw_form(wave.spec, rng)
-                start = now - timedelta(hours=rng.uniform(1, 20))
+                start = wave.opens_at + timedelta(hours=rng.uniform(1, window - 4))
                 attempt = Attempt(wave_id=wave.id, user_id=user.id, number=1, status="submitted", started_at=start,
                                   deadline_at=start + timedelta(minutes=delivery.time_limit(wave.spec)),
-                                  submitted_at=start + timedelta(minutes=rng.uniform(18, 40)), form=form,
+                                  submitted_at=start + timedelta(minutes=rng.uniform(95, 170)), form=form,
                                   last_seen_at=start, position=0)
                 db.session.add(attempt)
                 db.session.flush()

@@ -343,15 +343,9 @@ def copy_spec(spec: TestSpec) -> TestSpec:
 
 
 # ------------------------------------------------------------------------------------- bank check
-def _operational(competency_id: int) -> list[Item]:
-    return list(db.session.execute(
-        select(Item).where(Item.competency_id == competency_id, Item.status == "operational")
-        .order_by(Item.code)).scalars())
-
-
 def _check_section(section: TestSection, *, simulees: int, seed: int) -> dict:
     comp = section.competency
-    pool = _operational(section.competency_id)
+    pool = delivery.operational_items(section.competency_id)
     settings = section.settings or {}
     by_level: dict[int, int] = {}
     for item in pool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from assess.extensions import db
-from assess.models import Attempt, PerformanceRating, RelocationScheme, Score, TalentPlacement, User
-from assess.services.demo import DEMO_PARTICIPANT_NIP
+from assess.models import (
+    Attempt, Enrollment, PerformanceRating, RelocationScheme, Score, TalentPlacement, User, Wave, utcnow,
+)
+from assess.services.demo import DEMO_MAP_SPEC, DEMO_MAP_WAVE, DEMO_PARTICIPANT_NIP, DEMO_WAVE
 
 
 def test_demo_seed_scores_attempts_and_maps_talent(runner, app):
@@ -18,8 +20,18 @@ def test_demo_seed_scores_attempts_and_maps_talent(runner, app):
         assert len(attempts) == participants - 1  # everyone but the documented demo participant
         assert all(a.status == "submitted" and a.scored_at is not None for a in attempts)
         assert demo_user.id not in {a.user_id for a in attempts}
+        # The simulated attempts belong to the mapping wave that has closed, the whole battery each;
+        # the open demo wave is left for people to try.
+        past = db.session.execute(select(Wave).filter_by(code=DEMO_MAP_WAVE["code"])).scalar_one()
+        assert past.closes_at < utcnow() and {a.wave_id for a in attempts} == {past.id}
+        assert all(past.opens_at <= a.started_at < a.submitted_at <= past.closes_at for a in attempts)
+        assert demo_user.id not in set(db.session.execute(
+            select(Enrollment.user_id).where(Enrollment.wave_id == past.id)).scalars())
+        open_wave = db.session.execute(select(Wave).filter_by(code=DEMO_WAVE["code"])).scalar_one()
+        assert open_wave.closes_at > utcnow()
         thetas = db.session.execute(select(Score.theta)).scalars().all()
-        assert len(thetas) == 3 * len(attempts) and len({round(t, 3) for t in thetas}) > 100  # real estimates
+        assert len(thetas) == len(DEMO_MAP_SPEC["sections"]) * len(attempts) == 25 * len(attempts)
+        assert len({round(t, 3) for t in thetas}) > 500  # real estimates
         rated = db.session.scalar(select(func.count(func.distinct(PerformanceRating.user_id))))
         assert participants * 0.75 < rated < participants  # most, not all
         placements = db.session.execute(select(TalentPlacement)).scalars().all()
