@@ -54,6 +54,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
+    # Static files are requested with ?v=<content hash> (web.static_version), so browsers may keep
+    # them for a year: a question page on a slow line then costs only its own HTML.
+    SEND_FILE_MAX_AGE_DEFAULT = _env_int("STATIC_MAX_AGE_SECONDS", 365 * 24 * 3600)
+
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # a long test may sit on one page for hours
 

@@ -1,8 +1,10 @@
 """Wiring of the web layer: extensions, blueprints, request hooks, security headers, errors."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import Flask, g, jsonify, render_template, request, session
 from flask_babel import gettext as _
@@ -134,6 +136,23 @@ def wants_json() -> bool:
 
 
 def register_hooks(app: Flask) -> None:
+    digests: dict[str, str] = {}
+
+    @app.url_defaults
+    def static_version(endpoint, values):
+        """Add ?v=<content hash> to static URLs: a changed file gets a new URL, so the long cache
+        lifetime of static files (SEND_FILE_MAX_AGE_DEFAULT) never serves a stale one."""
+        if endpoint != "static" or "v" in values or not values.get("filename"):
+            return
+        filename = values["filename"]
+        if filename not in digests or app.debug:
+            path = Path(app.static_folder) / filename
+            try:
+                digests[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            except OSError:
+                return
+        values["v"] = digests[filename]
+
     @app.before_request
     def idle_timeout():
         """End a session that has been idle longer than PERMANENT_SESSION_LIFETIME.

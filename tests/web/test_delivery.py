@@ -293,3 +293,29 @@ def test_adaptive_section_balances_content_over_subdomains(app, client, make_use
         section = db.session.get(Attempt, attempt_id).form["sections"][0]
         subdomains = [db.session.get(Item, e["item_id"]).current.subdomain for e in section["items"]]
     assert len(subdomains) == 6 and subdomains.count("Keamanan") == 3  # equal shares, within one item
+
+
+def test_a_question_page_is_light_and_its_static_files_are_cached_for_good(app, client, setup):
+    """On a slow line a question costs only its own HTML: CSS and JS carry a content hash in their
+    URL and may be kept for a year, so they are fetched once, not on every question."""
+    import hashlib
+    from pathlib import Path
+
+    attempt_id = start(client, setup["wave"])
+    page = client.get(f"/me/attempts/{attempt_id}/s/0/q/0")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and len(page.data) < 30_000
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+    assert {a.split("?")[0] for a in assets} >= {"/static/js/attempt.js", "/static/css/app.css"}
+    static = Path(app.static_folder)
+    total = 0
+    for url in assets:
+        path, _, query = url.partition("?")
+        body = (static / path.removeprefix("/static/")).read_bytes()
+        assert query == "v=" + hashlib.sha256(body).hexdigest()[:12]  # a changed file, a new URL
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.cache_control.max_age == 365 * 24 * 3600 and response.cache_control.public
+        assert "no-store" not in response.headers["Cache-Control"]
+        total += len(body)
+    assert total < 400_000  # Bootstrap's CSS and JS, our own CSS and script: once per browser
