@@ -51,12 +51,15 @@ Public API
     ``sympson_hetter(bank, target, ...) -> ExposureControl(k, ...)``.
 :mod:`assess.irt.fit`
     ``person_fit_lz_star(responses, bank, theta, *, estimator="mle") -> (N,)``,
-    ``item_fit_msq(responses, bank, theta) -> ItemFitMsq(infit, outfit, n)``,
-    ``item_fit_sx2(responses, bank, *, latent_mean, latent_sd) -> ItemFitSX2(statistic,
-    df, p_value, n_groups)``, ``summed_score_distribution(probs)`` (Lord-Wingersky).
+    ``item_fit_msq(responses, bank, theta) -> ItemFitMsq(infit, outfit, n, infit_zstd,
+    outfit_zstd)``,
+    ``item_fit_sx2(responses, bank, *, latent_mean, latent_sd, min_booklet=100) ->
+    ItemFitSX2(statistic, df, p_value, n_groups)`` (missing responses: by booklet),
+    ``summed_score_distribution(probs)`` (Lord-Wingersky).
 :mod:`assess.irt.linking`
-    ``link(base, new, *, method={"mean-mean","mean-sigma","haebara","stocking-lord"})
-    -> LinkingResult(A, B, method, items, anchors, loss, converged)``, ``transform_bank``.
+    ``link(base, new, *, method={"mean-mean","mean-sigma","haebara","stocking-lord"},
+    symmetric=False) -> LinkingResult(A, B, method, items, anchors, loss, converged)``,
+    ``transform_bank``.
 :mod:`assess.irt.assembly`
     ``assemble_form(bank, theta, target, *, min_items, max_items, labels, content,
     exclude) -> AssembledForm`` (scipy.optimize.milp), ``information_curve``,

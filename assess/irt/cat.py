@@ -13,14 +13,15 @@ Selection
    subdomain, the next item comes from the subdomain with the largest deficit
    ``p_c (n + 1) - n_c`` among those with available items (``n`` items given so far,
    ``n_c`` of them in subdomain c). This keeps every ``n_c`` within one item of ``p_c n``.
-3. Sympson-Hetter exposure control (Sympson & Hetter, 1985): going down the items in order
-   of information, item j is passed with probability ``k_j``; items that fail the lottery
-   are set aside for the rest of the test (:func:`next_item` reports them in
-   ``CatStep.rejected`` for the caller to exclude later). If every item fails, the lottery
-   is ignored.
-4. Maximum Fisher information at the interim θ (dichotomous and polytomous items alike,
+3. Maximum Fisher information at the interim θ (dichotomous and polytomous items alike,
    ``I_j(θ) = Σ_k P_jk (∂ log P_jk / ∂θ)²``), or, with ``randomesque = k > 1``
    (Kingsbury & Zara, 1989), a uniform draw among the k most informative items.
+4. Sympson-Hetter exposure control (Sympson & Hetter, 1985): the item that step 3 selects
+   is administered with probability ``k_j``; if it fails the lottery it is set aside for
+   the rest of the test (:func:`next_item` reports it in ``CatStep.rejected`` for the
+   caller to exclude later) and step 3 selects again among the items left. So
+   ``P(administered) = k_j P(selected)`` exactly, with randomesque too, which is what
+   :func:`sympson_hetter` calibrates. If every item fails, the lottery is ignored.
 
 Interim estimate: EAP with a normal prior on 61 points over ``prior_mean ± 6 prior_sd``
 (clipped to ``[THETA_MIN, THETA_MAX]``), the same as :func:`assess.irt.eap`, so the first
@@ -351,6 +352,24 @@ def _eap_from_loglik(L: _F, nodes: _F) -> tuple[_F, _F]:
     return mean, np.sqrt(np.maximum(var, 0.0))
 
 
+def _propose(score: _F, m: int, rng: np.random.Generator) -> _I:
+    """(n, J) scores (-inf: unavailable) → (n,) proposal of the selection rule proper: the
+    maximum, or a uniform draw among the ``m`` best finite scores (-1 where none is finite)."""
+    n, J = score.shape
+    rows = np.arange(n)
+    if m == 1 or J == 1:
+        cand = np.argmax(score, axis=1)
+        return np.where(np.isfinite(score[rows, cand]), cand, -1)
+    m = min(m, J)
+    top = np.argpartition(-score, m - 1, axis=1)[:, :m]
+    topv = np.take_along_axis(score, top, axis=1)
+    order = np.argsort(-topv, axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    count = np.isfinite(topv).sum(axis=1)
+    pick = np.minimum((rng.random(n) * np.maximum(count, 1)).astype(np.int64), m - 1)
+    return np.where(count > 0, top[rows, pick], -1)
+
+
 def _choose(
     info: _F,
     avail: NDArray[np.bool_],
@@ -359,36 +378,49 @@ def _choose(
     rng: np.random.Generator,
 ) -> tuple[_I, NDArray[np.bool_], NDArray[np.bool_]]:
     """Vectorised selection: (N, J) information and availability → (N,) item (-1: none),
-    the (N, J) mask of items that went through the exposure lottery and the mask of those
-    that failed it."""
+    the (N, J) mask of items selected (proposed by the selection rule and put to the
+    exposure lottery: the event S of Sympson-Hetter) and the mask of those that failed it.
+
+    The selection rule proper (maximum information, or a uniform draw among the
+    ``randomesque`` most informative available items) proposes an item; it is administered
+    with probability ``k_j``, else set aside and the rule proposes again from the items
+    left, so that ``P(A_j) = k_j P(S_j)`` holds exactly. With ``randomesque = 1`` this is
+    done in one pass: independent uniforms for every item, and the most informative item
+    whose uniform is below its ``k`` (the items above it are the ones that failed). When
+    every available item fails, the lottery is ignored (nothing is reported as failed).
+    """
     N, J = info.shape
     rows = np.arange(N)
-    none = np.zeros(N, dtype=bool)
-    if exposure_k is not None:
-        elig = avail & (rng.random((N, J)) < exposure_k[None, :])
-        none = ~elig.any(axis=1)
-        elig[none] = avail[none]
-    else:
-        elig = avail
-    score = np.where(elig, info, -np.inf)
+    score = np.where(avail, info, -np.inf)
+    if exposure_k is None:
+        return _propose(score, randomesque, rng), np.zeros((N, J), dtype=bool), \
+            np.zeros((N, J), dtype=bool)
     if randomesque == 1 or J == 1:
-        choice = np.argmax(score, axis=1)
-        floor = score[rows, choice]
+        passed = avail & (rng.random((N, J)) < exposure_k[None, :])
+        choice = _propose(np.where(passed, info, -np.inf), 1, rng)
+        ok = choice >= 0
+        floor = np.where(ok, info[rows, np.maximum(choice, 0)], -np.inf)
+        lottery = avail & (info >= floor[:, None]) & ok[:, None]
+        rejected = lottery & ~passed
     else:
-        k = min(randomesque, J)
-        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
-        topv = np.take_along_axis(score, top, axis=1)
-        order = np.argsort(-topv, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        topv = np.take_along_axis(topv, order, axis=1)
-        m = np.isfinite(topv).sum(axis=1)
-        pick = np.minimum((rng.random(N) * np.maximum(m, 1)).astype(np.int64), k - 1)
-        choice = top[rows, pick]
-        floor = topv[rows, np.maximum(m - 1, 0)]
-    ok = np.isfinite(score[rows, choice])
-    choice = np.where(ok, choice, -1)
-    lottery = avail & (info >= floor[:, None]) & ok[:, None]
-    rejected = lottery & ~elig & ~none[:, None]
+        choice = np.full(N, -1, dtype=np.int64)
+        lottery = np.zeros((N, J), dtype=bool)
+        rejected = np.zeros((N, J), dtype=bool)
+        left = score.copy()
+        pending = np.flatnonzero(avail.any(axis=1))
+        while pending.size:
+            cand = _propose(left[pending], randomesque, rng)
+            pending, cand = pending[cand >= 0], cand[cand >= 0]
+            lottery[pending, cand] = True
+            ok = rng.random(pending.size) < exposure_k[cand]
+            choice[pending[ok]] = cand[ok]
+            pending, cand = pending[~ok], cand[~ok]
+            rejected[pending, cand] = True
+            left[pending, cand] = -np.inf
+    none = (choice < 0) & avail.any(axis=1)
+    if none.any():                                   # every item failed: no lottery
+        choice[none] = _propose(score[none], randomesque, rng)
+        rejected[none] = False
     return choice, lottery, rejected
 
 
@@ -783,12 +815,28 @@ def sympson_hetter(
     Notes
     -----
     Start with ``k_j = 1``. Each iteration simulates the CAT with the current ``k`` and
-    records ``P(S_j)``, the share of simulees for whom item j went through the lottery
-    (was selected), then sets ``k_j = r / P(S_j)`` if ``P(S_j) > r`` and ``k_j = 1``
-    otherwise, so that ``P(A_j) = P(S_j) k_j ≤ r``. Unlike the original procedure, a
-    ``k_j`` never rises again (``k ← min(k, ·)``): the classic update oscillates around
-    the target, this one converges from above in a few iterations. The bank must be large enough:
-    exposure rates sum to the mean test length, so ``r ≥ max_items / J`` is necessary.
+    records ``P(S_j)``, the share of simulees for whom the selection rule chose item j (the
+    maximum-information item, or the randomesque draw, among the items left), then sets
+    ``k_j = r / P(S_j)`` if ``P(S_j) > r`` and ``k_j = 1`` otherwise, so that
+    ``P(A_j) = P(S_j) k_j ≤ r``. The lottery follows the selection rule (a failed item is
+    set aside and the rule chooses again), so that identity is exact with randomesque too;
+    putting every candidate of the randomesque draw to the lottery, as this engine did
+    before, counted items as selected that were then not drawn, and restricted most of the
+    bank (500-item 2PL bank, length 20, randomesque 3, r = 0.25, 20,000 simulees: 236
+    items with ``k < 1``, maximum exposure 0.20-0.23, RMSE +25 % to +28 % over the
+    uncontrolled CAT; now 61-62 items, 0.253, +7 % to +10 %).
+
+    Unlike the original procedure, a ``k_j`` never rises again (``k ← min(k, ·)``). The
+    classic update, a damped one and one with ``P(S_j)`` averaged over iterations were
+    measured on the benchmark bank (three banks, 20,000 simulees): they reach the least
+    restrictive ``k`` and gain at most 0.6 points of RMSE, but hold about 30 items at
+    exactly r, so the largest exposure on 2,000 fresh simulees is r + 2 SD (0.272-0.277 for
+    r = 0.25) where this one gives 0.263-0.267. Starting with a randomesque draw among the
+    5 best items for the first 1, 2, 3 or 5 items (in both the controlled and the
+    uncontrolled CAT) did not lower the cost of control either: it comes from the 30-60
+    most informative items of the middle of the scale, used all through the test, not from
+    the common first items. The bank must be large enough: exposure rates sum to the mean
+    test length, so ``r ≥ max_items / J`` is necessary.
 
     References
     ----------

@@ -1,7 +1,8 @@
 """Item and person fit.
 
 * :func:`item_fit_msq` — infit and outfit mean squares (Rasch residual statistics; computed
-  for any model from the model-implied mean and variance of each response).
+  for any model from the model-implied mean and variance of each response), and their
+  standardised forms (ZSTD, Wilson-Hilferty cube-root transformation).
 * :func:`item_fit_sx2` — Orlando and Thissen's S-X² for rasch, 2pl, 3pl, grm and gpcm items,
   with summed-score likelihoods from the Lord-Wingersky recursion.
 * :func:`person_fit_lz_star` — Snijders' lz* (Sinharay's extension for polytomous items).
@@ -9,6 +10,10 @@
 References
 ----------
 Wright, B. D., & Masters, G. N. (1982). *Rating scale analysis*. MESA Press.
+Wilson, E. B., & Hilferty, M. M. (1931). The distribution of chi-square. *Proceedings of the
+National Academy of Sciences*, 17(12), 684-688.
+Linacre, J. M. *Winsteps Rasch measurement computer program user's guide*: "Misfit
+diagnosis: infit outfit mean-square standardized".
 Orlando, M., & Thissen, D. (2000). Likelihood-based item-fit indices for dichotomous item
 response theory models. *Applied Psychological Measurement*, 24(1), 50-64.
 Kang, T., & Chen, T. T. (2008). Performance of the generalized S-X² item fit index for
@@ -173,11 +178,16 @@ class ItemFitMsq:
         Information-weighted and unweighted mean squares; expectation 1 under the model.
     n : (J,) ndarray of int
         Responses per item.
+    infit_zstd, outfit_zstd : (J,) ndarray
+        The mean squares standardised (Wilson-Hilferty): approximately N(0, 1) under the
+        model; NaN for items without responses.
     """
 
     infit: _F
     outfit: _F
     n: NDArray[np.int64]
+    infit_zstd: _F | None = None
+    outfit_zstd: _F | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,14 +231,23 @@ def item_fit_msq(responses: ArrayLike, bank: ItemBank, theta: ArrayLike) -> Item
     ``= Σ_i (x_ij - E_ij)² / Σ_i W_ij`` (Wright & Masters, 1982). Values near 1 fit;
     above about 1.3 indicate noise, below about 0.7 redundancy.
 
+    Standardised (ZSTD, as Winsteps reports them): with the fourth central moment
+    ``C_ij = Σ_k (k - E_ij)⁴ P_jk(θ_i)``, the model variances of the mean squares are
+    ``q²_out = Σ_i C_ij / W_ij² / n_j² - 1 / n_j`` and ``q²_in = Σ_i (C_ij - W_ij²) /
+    (Σ_i W_ij)²`` (Wright & Masters, 1982, p. 100), and a mean square v with variance q²
+    becomes, by the Wilson-Hilferty cube-root transformation,
+    ``z = (v^{1/3} - 1) (3 / q) + q / 3``, approximately N(0, 1) when the data fit.
+    ``|z| > 2`` flags misfit at about the 5 % level; with thousands of responses a
+    small, harmless misfit is significant, so read z beside the mean square.
+
     Examples
     --------
     >>> from assess.irt import simulate_items, simulate_responses
     >>> bank = simulate_items("rasch", 10, rng=0)
     >>> th = np.random.default_rng(1).standard_normal(3000)
     >>> fit = item_fit_msq(simulate_responses(bank, th, rng=2), bank, th)
-    >>> bool(np.all(np.abs(fit.outfit - 1) < 0.15))
-    True
+    >>> bool(np.all(np.abs(fit.outfit - 1) < 0.15)), bool(np.all(np.abs(fit.infit_zstd) < 4))
+    (True, True)
     """
     if not isinstance(bank, ItemBank):
         raise ValueError(f"bank must be an ItemBank, got {type(bank).__name__}")
@@ -241,14 +260,30 @@ def item_fit_msq(responses: ArrayLike, bank: ItemBank, theta: ArrayLike) -> Item
     p = category_probabilities(bank, th)                                  # (N, J, K)
     k = np.arange(p.shape[2])
     e = p @ k
-    w = np.einsum("njk,njk->nj", p, (k[None, None, :] - e[:, :, None]) ** 2)
+    dev2 = (k[None, None, :] - e[:, :, None]) ** 2
+    w = np.einsum("njk,njk->nj", p, dev2)
+    c4 = np.einsum("njk,njk->nj", p, dev2 * dev2)
     adm = x >= 0
     r2 = np.where(adm, (x - e) ** 2, 0.0)
     n = adm.sum(axis=0)
+    wa = np.where(adm, np.maximum(w, 1e-300), 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        outfit = np.where(adm, r2 / np.maximum(w, 1e-300), 0.0).sum(axis=0) / n
-        infit = r2.sum(axis=0) / np.where(adm, w, 0.0).sum(axis=0)
-    return ItemFitMsq(infit, outfit, n)
+        outfit = np.where(adm, r2 / wa, 0.0).sum(axis=0) / n
+        sum_w = np.where(adm, w, 0.0).sum(axis=0)
+        infit = r2.sum(axis=0) / sum_w
+        q2_out = np.where(adm, c4 / wa**2, 0.0).sum(axis=0) / n**2 - 1.0 / n
+        q2_in = np.where(adm, c4 - w**2, 0.0).sum(axis=0) / sum_w**2
+        infit_z = _wilson_hilferty(infit, q2_in)
+        outfit_z = _wilson_hilferty(outfit, q2_out)
+    return ItemFitMsq(infit, outfit, n, infit_z, outfit_z)
+
+
+def _wilson_hilferty(msq: _F, q2: _F) -> _F:
+    """Mean square v with model variance q² → z = (v^{1/3} - 1)(3/q) + q/3."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.sqrt(np.maximum(q2, 0.0))
+        z = (np.cbrt(msq) - 1.0) * (3.0 / q) + q / 3.0
+    return np.where(np.isfinite(z) & (q > 0), z, np.nan)
 
 
 def summed_score_distribution(probs: _F) -> _F:
@@ -291,72 +326,11 @@ def _conv(a: _F, b: _F) -> _F:
     return np.maximum(fftconvolve(a, b, axes=1), 0.0)
 
 
-def item_fit_sx2(
-    responses: ArrayLike,
-    bank: ItemBank,
-    *,
-    latent_mean: float = 0.0,
-    latent_sd: float = 1.0,
-    n_quad: int = 61,
-    min_expected: float = 1.0,
-) -> ItemFitSX2:
-    """Orlando-Thissen S-X² item fit (Kang-Chen generalisation for polytomous items).
-
-    Parameters
-    ----------
-    responses : (N, J) array_like of int
-        Complete responses (every person answered every item: summed scores must be
-        comparable).
-    bank : ItemBank
-        The J calibrated items (any mix of models).
-    latent_mean, latent_sd : float
-        The calibration's latent distribution.
-    n_quad : int, default 61
-        Quadrature points on ``latent_mean ± 6 latent_sd``.
-    min_expected : float, default 1.0
-        Adjacent score groups are pooled until every expected cell count of the item
-        reaches this.
-
-    Returns
-    -------
-    ItemFitSX2
-
-    Notes
-    -----
-    Persons are grouped by summed score s (s = 1..S-1; the extreme groups carry no
-    information). For item j the model-expected proportion in category k at score s is
-
-        E_jk(s) = ∫ P_jk(θ) f^{(-j)}(s - k | θ) φ(θ) dθ / ∫ f(s | θ) φ(θ) dθ,
-
-    with ``f`` and ``f^{(-j)}`` the summed-score distributions of all items and of all
-    but item j (Lord-Wingersky; the leave-one-out ones as convolutions of prefix and
-    suffix distributions). ``S-X² = Σ_groups Σ_k (O - E)² / E`` on counts, with
-    ``df = G (K_j - 1) - m_j`` (``m_j`` = 1 rasch, 2 2pl, 3 3pl, K_j grm/gpcm).
-
-    Examples
-    --------
-    >>> from assess.irt import simulate_items, simulate_responses
-    >>> bank = simulate_items("2pl", 10, rng=0)
-    >>> x = simulate_responses(bank, np.random.default_rng(1).standard_normal(2000), rng=2)
-    >>> fit = item_fit_sx2(x, bank)
-    >>> fit.p_value.shape
-    (10,)
-    """
-    if not isinstance(bank, ItemBank):
-        raise ValueError(f"bank must be an ItemBank, got {type(bank).__name__}")
-    x = check_responses(responses, bank)
-    if np.any(x < 0):
-        raise ValueError("S-X² needs complete responses: every person must answer every item")
-    if not (np.isfinite(latent_sd) and latent_sd > 0 and np.isfinite(latent_mean)):
-        raise ValueError("latent_mean must be finite and latent_sd finite and positive")
-    if min_expected <= 0:
-        raise ValueError(f"min_expected must be positive, got {min_expected}")
-    z, logw = standard_grid(n_quad)
-    nodes = latent_mean + latent_sd * z
-    w = np.exp(logw)
-    P = np.exp(grid_log_probs(bank, nodes))                            # (Q, J, K)
-    Q, J, K = P.shape
-    kj = bank.n_categories
+def _sx2_cells(x: NDArray[np.int64], P: _F, kj: NDArray[np.int64], w: _F,
+               min_expected: float) -> tuple[_F, NDArray[np.int64]]:
+    """S-X² sums and pooled score groups of every item for complete responses ``x``
+    (n, J) to items with grid probabilities ``P`` (Q, J, K)."""
+    Q, J, _ = P.shape
     prefix = [np.ones((Q, 1))]
     for j in range(J):
         prefix.append(summed_score_distribution(P[:, j: j + 1, : kj[j]]) if j == 0 else
@@ -371,7 +345,6 @@ def item_fit_sx2(
     score = x.sum(axis=1)
     n_s = np.bincount(score, minlength=S + 1).astype(np.float64)
     stat = np.zeros(J)
-    df = np.zeros(J, dtype=np.int64)
     groups = np.zeros(J, dtype=np.int64)
     for j in range(J):
         K_j = int(kj[j])
@@ -402,13 +375,116 @@ def item_fit_sx2(
             else:
                 pooled_o.append(acc_o)
                 pooled_e.append(acc_e)
+        if not pooled_o:
+            continue
         Oa, Ea = np.array(pooled_o), np.array(pooled_e)
         with np.errstate(divide="ignore", invalid="ignore"):
             cells = np.where(Ea > 0, (Oa - Ea) ** 2 / Ea, 0.0)
         stat[j] = cells.sum()
         groups[j] = len(pooled_o)
-        m = _N_PARAMS.get(bank.model[j], K_j)
-        df[j] = groups[j] * (K_j - 1) - m
+    return stat, groups
+
+
+def item_fit_sx2(
+    responses: ArrayLike,
+    bank: ItemBank,
+    *,
+    latent_mean: float = 0.0,
+    latent_sd: float = 1.0,
+    n_quad: int = 61,
+    min_expected: float = 1.0,
+    min_booklet: int = 100,
+) -> ItemFitSX2:
+    """Orlando-Thissen S-X² item fit (Kang-Chen generalisation for polytomous items).
+
+    Parameters
+    ----------
+    responses : (N, J) array_like of int
+        Categories ``0..K_j-1``; ``-1`` where not administered. Summed scores are only
+        comparable between persons who took the same items, so persons are grouped by
+        booklet (the set of items they answered), see Notes.
+    bank : ItemBank
+        The J calibrated items (any mix of models).
+    latent_mean, latent_sd : float
+        The calibration's latent distribution.
+    n_quad : int, default 61
+        Quadrature points on ``latent_mean ± 6 latent_sd``.
+    min_expected : float, default 1.0
+        Adjacent score groups are pooled until every expected cell count of the item
+        reaches this.
+    min_booklet : int, default 100
+        Booklets taken by fewer persons are left out (their score groups would be too
+        thin for the χ² approximation). With complete responses there is one booklet,
+        always used.
+
+    Returns
+    -------
+    ItemFitSX2
+        NaN statistic and p-value (0 groups) for items in no booklet that is kept.
+
+    Notes
+    -----
+    Persons are grouped by summed score s (s = 1..S-1; the extreme groups carry no
+    information). For item j the model-expected proportion in category k at score s is
+
+        E_jk(s) = ∫ P_jk(θ) f^{(-j)}(s - k | θ) φ(θ) dθ / ∫ f(s | θ) φ(θ) dθ,
+
+    with ``f`` and ``f^{(-j)}`` the summed-score distributions of all items and of all
+    but item j (Lord-Wingersky; the leave-one-out ones as convolutions of prefix and
+    suffix distributions). ``S-X² = Σ_groups Σ_k (O - E)² / E`` on counts, with
+    ``df = G (K_j - 1) - m_j`` (``m_j`` = 1 rasch, 2 2pl, 3 3pl, K_j grm/gpcm).
+
+    Missing responses: a summed score means the same thing only for the same items, so
+    the statistic is computed within each booklet (persons with the same pattern of
+    administered items; the summed-score distributions run over that booklet's items)
+    and the item's cells are added over the booklets that contain it:
+    ``S-X² = Σ_b Σ_groups Σ_k (O - E)² / E`` and ``df = Σ_b G_b (K_j - 1) - m_j``. This
+    is the statistic of a multiple-form design (each form is a complete test), and under
+    the model each booklet's part is asymptotically χ² given the item parameters, so the
+    sum is too. It does not use persons whose pattern is shared by fewer than
+    ``min_booklet`` persons: with adaptive tests or data missing at random, where nearly
+    every pattern is unique, nothing is left and S-X² does not apply (use infit/outfit).
+
+    Examples
+    --------
+    >>> from assess.irt import simulate_items, simulate_responses
+    >>> bank = simulate_items("2pl", 10, rng=0)
+    >>> x = simulate_responses(bank, np.random.default_rng(1).standard_normal(2000), rng=2)
+    >>> fit = item_fit_sx2(x, bank)
+    >>> fit.p_value.shape
+    (10,)
+    """
+    if not isinstance(bank, ItemBank):
+        raise ValueError(f"bank must be an ItemBank, got {type(bank).__name__}")
+    x = check_responses(responses, bank)
+    if not (np.isfinite(latent_sd) and latent_sd > 0 and np.isfinite(latent_mean)):
+        raise ValueError("latent_mean must be finite and latent_sd finite and positive")
+    if min_expected <= 0:
+        raise ValueError(f"min_expected must be positive, got {min_expected}")
+    if int(min_booklet) < 1:
+        raise ValueError(f"min_booklet must be at least 1, got {min_booklet}")
+    z, logw = standard_grid(n_quad)
+    nodes = latent_mean + latent_sd * z
+    w = np.exp(logw)
+    P = np.exp(grid_log_probs(bank, nodes))                            # (Q, J, K)
+    J = P.shape[1]
+    kj = bank.n_categories
+    stat = np.zeros(J)
+    groups = np.zeros(J, dtype=np.int64)
+    adm = x >= 0
+    patterns, which = np.unique(adm, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    for b, pattern in enumerate(patterns):
+        items = np.flatnonzero(pattern)
+        rows = np.flatnonzero(which == b)
+        if items.size < 2 or (rows.size < min_booklet and len(patterns) > 1):
+            continue
+        st, gr = _sx2_cells(x[np.ix_(rows, items)], P[:, items], kj[items], w, min_expected)
+        stat[items] += st
+        groups[items] += gr
+    m = np.array([_N_PARAMS.get(mod, int(k)) for mod, k in zip(bank.model, kj)])
+    df = groups * (kj - 1) - m
+    used = groups > 0
     with np.errstate(invalid="ignore"):
-        p = np.where(df > 0, chi2.sf(stat, np.maximum(df, 1)), np.nan)
-    return ItemFitSX2(stat, df, p, groups)
+        p = np.where(used & (df > 0), chi2.sf(stat, np.maximum(df, 1)), np.nan)
+    return ItemFitSX2(np.where(used, stat, np.nan), df.astype(np.int64), p, groups)

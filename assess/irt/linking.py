@@ -8,13 +8,20 @@ new calibration's items move onto the base scale by
 
 Methods: ``mean-mean`` (Loyd & Hoover, 1980), ``mean-sigma`` (Marco, 1977) and the
 characteristic-curve methods ``haebara`` (Haebara, 1980) and ``stocking-lord``
-(Stocking & Lord, 1983), both minimised on the base scale (non-symmetric criteria) over a
-N(0, 1) quadrature by BFGS started at the mean-sigma solution.
+(Stocking & Lord, 1983), minimised by BFGS started at the mean-sigma solution, either on
+the base scale over a N(0, 1) quadrature (non-symmetric criteria, the default) or, with
+``symmetric=True``, on both scales: the base-scale criterion plus the same criterion on
+the new scale (base anchors moved back onto it, N(0, 1) of the new group), so the result
+no longer depends on which calibration is called the base (Haebara, 1980; Kim & Lee, 2006).
 
 References
 ----------
 Kolen, M. J., & Brennan, R. L. (2014). *Test equating, scaling, and linking* (3rd ed.),
 ch. 6. Springer.
+Haebara, T. (1980). Equating logistic ability scales by a weighted least squares method.
+*Japanese Psychological Research*, 22(3), 144-149.
+Kim, S., & Lee, W.-C. (2006). An extension of four IRT linking methods for mixed-format
+tests. *Journal of Educational Measurement*, 43(1), 53-76.
 Kim, S.-H., & Kolen, M. J. (2005). Methods for obtaining a common scale under unidimensional
 IRT models: Polytomous items. *Applied Psychological Measurement*, 29(3), 164-174.
 """
@@ -113,6 +120,7 @@ def link(
     method: str = "stocking-lord",
     anchors: Sequence[str] | None = None,
     n_quad: int = 41,
+    symmetric: bool = False,
 ) -> LinkingResult:
     """Linking constants that put ``new`` on the scale of ``base``.
 
@@ -129,6 +137,8 @@ def link(
     n_quad : int, default 41
         Quadrature points on [-4, 4] with N(0, 1) weights (base scale) for the
         characteristic-curve criteria.
+    symmetric : bool, default False
+        Characteristic-curve methods only: add the criterion on the new scale (see Notes).
 
     Returns
     -------
@@ -145,6 +155,14 @@ def link(
 
     with ``new*`` the new anchors transformed by (A, B) and E_j the expected item score.
     When the anchors include rasch items, A is fixed at 1 and only B is estimated.
+
+    Symmetric criteria add the same sum on the new scale, over N(0, 1) weights of the new
+    group, between the new anchors and the base anchors moved onto the new scale by the
+    inverse map ``θ_new = (θ_base - B) / A`` (base anchors evaluated at ``A θ + B``)::
+
+        F(A, B) = F_base(A, B) + F_new(A, B)
+
+    so that linking new to base and base to new give inverse transformations exactly.
 
     Examples
     --------
@@ -186,6 +204,8 @@ def link(
                              "the characteristic-curve start are undefined")
         A0 = float(np.std(lb) / sd_n)
     B0 = B_of(A0)
+    if symmetric and method in ("mean-mean", "mean-sigma"):
+        raise ValueError(f"symmetric applies to haebara and stocking-lord, not {method}")
     if method in ("mean-mean", "mean-sigma"):
         return LinkingResult(A0, B0, method, transform_bank(new, A0, B0), tuple(ids),
                              float("nan"), True)
@@ -197,14 +217,23 @@ def link(
     kk = np.arange(p_base.shape[2])
     tcc_base = (p_base @ kk).sum(axis=1)
 
+    p_new_own = category_probabilities(an, nodes)               # new anchors, new scale
+    tcc_new_own = (p_new_own @ kk).sum(axis=1)
+
+    def criterion(p_ref: _F, tcc_ref: _F, p_moved: _F) -> float:
+        if method == "haebara":
+            return float(np.sum(w[:, None, None] * (p_ref - p_moved) ** 2))
+        return float(np.sum(w * (tcc_ref - (p_moved @ kk).sum(axis=1)) ** 2))
+
     def loss(par: _F) -> float:
         A = 1.0 if fix_a else float(np.exp(par[0]))
         B = float(par[-1])
         # new* at θ_base equals new at θ_new = (θ_base - B) / A
-        p_new = category_probabilities(an, (nodes - B) / A)
-        if method == "haebara":
-            return float(np.sum(w[:, None, None] * (p_base - p_new) ** 2))
-        return float(np.sum(w * (tcc_base - (p_new @ kk).sum(axis=1)) ** 2))
+        total = criterion(p_base, tcc_base, category_probabilities(an, (nodes - B) / A))
+        if symmetric:   # base anchors moved onto the new scale: base at θ_base = A θ + B
+            total += criterion(p_new_own, tcc_new_own,
+                               category_probabilities(ab, A * nodes + B))
+        return total
 
     start = np.array([B0]) if fix_a else np.array([np.log(A0), B0])
     res = minimize(loss, start, method="BFGS", options={"gtol": 1e-10})
