@@ -224,20 +224,26 @@ def test_flag_rates_on_simulated_attempts(app, make_user, make_competency, make_
     assert all(any(f["code"] == "rapid_guessing" for f in cases[u.id].flags) for u in aberrant[8:])
 
 
-def test_rescore_after_a_parameter_update_shows_the_diff_then_applies(app, client, world, login, make_user):
+def _recalibrate_easier(app, competency_id: int, shift: float = 2.5) -> None:
+    """A new version of every item with b lower by ``shift``: the same answers now mean lower θ."""
     from assess.models import ItemVersion
 
     with app.app_context():
-        before = {s.attempt_id: s.level for s in db.session.execute(
-            select(Score).where(Score.competency_id == world["mc"])).scalars()}
-        for item in db.session.execute(select(Item).where(Item.competency_id == world["mc"])).scalars():
+        for item in db.session.execute(select(Item).where(Item.competency_id == competency_id)).scalars():
             old = item.current
             item.current_version += 1
             item.versions.append(ItemVersion(
                 version=item.current_version, item_type=old.item_type, level=old.level, stem=old.stem,
-                options=old.options, irt_model=old.irt_model, a=old.a, b=old.b - 2.5, c=old.c,
+                options=old.options, irt_model=old.irt_model, a=old.a, b=old.b - shift, c=old.c,
                 change_note="recalibrated"))
         db.session.commit()
+
+
+def test_rescore_after_a_parameter_update_shows_the_diff_then_applies(app, client, world, login, make_user):
+    with app.app_context():
+        before = {s.attempt_id: s.level for s in db.session.execute(
+            select(Score).where(Score.competency_id == world["mc"])).scalars()}
+    _recalibrate_easier(app, world["mc"])
     admin = make_user("admin")
     login(admin)
     page = client.get(f"/review/rescore/{world['wave']}").get_data(as_text=True)
@@ -254,6 +260,30 @@ def test_rescore_after_a_parameter_update_shows_the_diff_then_applies(app, clien
             select(Score).where(Score.competency_id == world["mc"])).scalars()}
         assert after == {c.attempt_id: c.new_level for c in changes} | {k: v for k, v in before.items() if k not in {c.attempt_id for c in changes}}
         assert db.session.execute(select(AuditLog).where(AuditLog.action == "review.rescore")).scalar_one()
+
+
+def test_the_rescore_preview_judges_bands_by_the_talent_settings_in_force(app, world):
+    from assess.services import review as review_service, talent
+
+    _recalibrate_easier(app, world["mc"])
+    with app.app_context():
+        # Defaults: an Ahli Muda is expected at level 2; R.01 drops from 3 to 1, JPM 100 % -> 50 %.
+        _, changes, bands = review_service.rescore_preview(world["wave"])
+        dropped = {c.attempt_id for c in changes if c.competency == "R.01" and c.old_level >= 2 > c.new_level}
+        assert dropped and bands == {a: ("optimal", "kurang_optimal") for a in dropped}
+        # Settings expecting level 1 of an Ahli Muda: the same drop leaves the band alone.
+        doc = talent.with_defaults(None) | {"jpm_batteries": ["managerial"], "readiness_levels": {},
+                                            "potential_weights": {"managerial": 1.0}}  # this bank's batteries
+        doc["expected_levels"]["ahli_muda"] = 1
+        talent.save_settings(doc, note="uji")
+        db.session.commit()
+        assert review_service.rescore_preview(world["wave"])[2] == {}
+        # Bands cut at 40 and 20: a JPM of 50 % is Optimal again.
+        doc["expected_levels"]["ahli_muda"] = 2
+        doc["bands"]["mapping"] = [40.0, 20.0]
+        talent.save_settings(doc, note="uji 2")
+        db.session.commit()
+        assert review_service.rescore_preview(world["wave"])[2] == {}
 
 
 def test_admin_assigns_to_another_agencys_assessor_only(app, client, world, login, make_user, make_agency):
