@@ -204,9 +204,12 @@ def register_hooks(app: Flask) -> None:
     def inject_globals():
         from flask_babel import get_locale
 
+        from assess.services.delivery import event_label
+
         return {
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
+            "event_label": event_label,
         }
 
 

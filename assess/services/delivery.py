@@ -35,6 +35,33 @@ from assess.models import (
 )
 from assess.services import scoring
 
+# What each AttemptEvent kind means, for assessors and admins (the code stays visible beside it).
+EVENT_LABELS = {
+    "start": _l("started the test"),
+    "resume": _l("continued in a new session"),
+    "takeover": _l("opened in another window or device (took over)"),
+    "client_change": _l("network address or browser changed"),
+    "focus_lost": _l("left the test window"),
+    "page_hidden": _l("test page hidden (tab or app switched)"),
+    "paste": _l("pasted text"),
+    "offline": _l("connection lost"),
+    "online": _l("connection back"),
+    "fullscreen_exit": _l("left full screen"),
+    "rapid_answer": _l("answered faster than reading allows"),
+    "section_time_up": _l("time for a part ran out"),
+    "submitted": _l("submitted"),
+    "expired": _l("closed at the deadline"),
+    "admin_extend": _l("time extended by an admin"),
+    "admin_reopen": _l("reopened by an admin"),
+    "admin_pause": _l("paused by an admin"),
+    "admin_resume": _l("resumed by an admin"),
+}
+
+
+def event_label(kind: str) -> str:
+    return str(EVENT_LABELS.get(kind, kind))
+
+
 DEFAULT_GRACE_SECONDS = 15
 RAPID_ANSWER_MS = 1500
 CAT_RANDOMESQUE = 3

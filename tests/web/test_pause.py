@@ -93,6 +93,8 @@ def test_a_paused_attempt_keeps_its_time_refuses_writes_and_does_not_expire(app,
     assert save(client, attempt_id, {"item": item, "choice": 2, "seq": 2}).status_code == 200
     assert client.get(f"/api/attempts/{attempt_id}/clock").get_json()["paused"] is False
     assert _kinds(app, attempt_id)[-2:] == ["admin_pause", "admin_resume"]
+    events = admin.get(url).get_data(as_text=True)
+    assert "dijeda oleh admin" in events and "dilanjutkan oleh admin" in events and "memulai tes" in events
     with app.app_context():
         actions = db.session.execute(select(AuditLog.action).where(AuditLog.action.like("attempt.%"))).scalars().all()
         assert actions == ["attempt.pause", "attempt.resume"]
