@@ -30,6 +30,25 @@ def _start(client, wave_id) -> int:
     return int(re.search(r"/attempts/(\d+)", response.location).group(1))
 
 
+@pytest.fixture
+def running(app, make_user, make_wave, login):
+    """Start a test with the given parts for a new participant; returns (attempt id, the
+    session cookie of the live browser session, the first part's item ids)."""
+    def factory(sections):
+        user = make_user("participant")
+        wave = make_wave(sections, users=[user])
+        client = app.test_client()
+        login(user, c=client)
+        attempt_id = _start(client, wave)
+        client.get(f"/me/attempts/{attempt_id}")  # claim the session
+        cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+        with app.app_context():
+            items = [e["item_id"] for e in db.session.get(Attempt, attempt_id).form["sections"][0]["items"]]
+        return attempt_id, cookie, items
+
+    return factory
+
+
 def _run(threads):
     for t in threads:
         t.start()
@@ -37,19 +56,11 @@ def _run(threads):
         t.join(timeout=60)
 
 
-def test_parallel_saves_and_two_parallel_submits(app, make_user, make_competency, make_wave, login):
+def test_parallel_saves_and_two_parallel_submits(app, make_competency, running):
     comp = make_competency("P.01", "mc", n=12)
-    user = make_user("participant")
-    wave = make_wave([{"competency_id": comp, "method": "fixed", "n_items": 12}], users=[user])
-    client = app.test_client()
-    login(user, c=client)
-    attempt_id = _start(client, wave)
-    client.get(f"/me/attempts/{attempt_id}")  # claim the session
-    with app.app_context():
-        items = [e["item_id"] for e in db.session.get(Attempt, attempt_id).form["sections"][0]["items"]]
+    attempt_id, cookie, items = running([{"competency_id": comp, "method": "fixed", "n_items": 12}])
 
     # The same browser session fires many saves at once: 12 items x 5 sequence numbers, shuffled.
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     jobs = [(item, seq) for seq in range(1, 6) for item in items]
     jobs.reverse()
     results, errors = [], []
@@ -121,19 +132,11 @@ def _stored_seq(app, attempt_id) -> dict[int, int]:
                                        .where(Response.attempt_id == attempt_id)).all())
 
 
-def test_a_pause_amid_parallel_saves_loses_no_acknowledged_answer(app, make_user, make_competency, make_wave, login):
+def test_a_pause_amid_parallel_saves_loses_no_acknowledged_answer(app, make_competency, running):
     from assess.services import waves as wave_service
 
     comp = make_competency("P.02", "mc", n=10)
-    user = make_user("participant")
-    wave = make_wave([{"competency_id": comp, "method": "fixed", "n_items": 10}], users=[user])
-    client = app.test_client()
-    login(user, c=client)
-    attempt_id = _start(client, wave)
-    client.get(f"/me/attempts/{attempt_id}")
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
-    with app.app_context():
-        items = [e["item_id"] for e in db.session.get(Attempt, attempt_id).form["sections"][0]["items"]]
+    attempt_id, cookie, items = running([{"competency_id": comp, "method": "fixed", "n_items": 10}])
     jobs = [(item, seq) for seq in range(1, 9) for item in items]
 
     some_saved = threading.Event()
@@ -162,7 +165,7 @@ def test_a_pause_amid_parallel_saves_loses_no_acknowledged_answer(app, make_user
     assert _stored_seq(app, attempt_id) == {item: 8 for item in items}
 
 
-def test_a_part_running_out_amid_parallel_saves_moves_on_once(app, make_user, make_competency, make_wave, login):
+def test_a_part_running_out_amid_parallel_saves_moves_on_once(app, make_competency, running):
     from datetime import timedelta
 
     from sqlalchemy.orm.attributes import flag_modified
@@ -171,17 +174,11 @@ def test_a_part_running_out_amid_parallel_saves_moves_on_once(app, make_user, ma
 
     comp = make_competency("P.03", "mc", n=10)
     other = make_competency("P.04", "mc", n=3)
-    user = make_user("participant")
-    wave = make_wave([{"competency_id": comp, "method": "fixed", "n_items": 10, "time_limit_minutes": 5},
-                      {"competency_id": other, "method": "fixed", "n_items": 3}], users=[user])
-    client = app.test_client()
-    login(user, c=client)
-    attempt_id = _start(client, wave)
-    client.get(f"/me/attempts/{attempt_id}")
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    attempt_id, cookie, items = running([
+        {"competency_id": comp, "method": "fixed", "n_items": 10, "time_limit_minutes": 5},
+        {"competency_id": other, "method": "fixed", "n_items": 3}])
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
-        items = [e["item_id"] for e in attempt.form["sections"][0]["items"]]
         # The part's deadline passes (with its grace period) while the saves are in flight.
         grace = app.config.get("DEADLINE_GRACE_SECONDS", 15)
         attempt.form["sections"][0]["deadline"] = (utcnow() - timedelta(seconds=grace) + timedelta(seconds=0.3)).isoformat()
