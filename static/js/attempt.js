@@ -265,12 +265,20 @@
       body: JSON.stringify({ events: batch })
     }).catch(function () { events = batch.concat(events); });
   }
-  var hiddenAt = null;
+  // Moving to the next question also hides this page: that is not a signal. The page is leaving
+  // once its form is submitted or the browser starts to unload it (a tab switch does neither).
+  var hiddenAt = null, leaving = false;
+  function leave() { leaving = true; }
+  window.addEventListener("beforeunload", leave);
+  window.addEventListener("pagehide", leave);
+  window.addEventListener("pageshow", function () { leaving = false; });  // back from the cache
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") { hiddenAt = Date.now(); signal("page_hidden"); flush(); }
-    else if (hiddenAt) { hiddenAt = null; }
+    if (document.visibilityState === "hidden") {
+      if (!leaving) { hiddenAt = Date.now(); signal("page_hidden"); }
+      flush();
+    } else if (hiddenAt) { hiddenAt = null; }
   });
-  window.addEventListener("blur", function () { signal("focus_lost"); });
+  window.addEventListener("blur", function () { if (!leaving) { signal("focus_lost"); } });
   document.addEventListener("paste", function () { signal("paste"); });
   window.addEventListener("online", function () { retryDelay = 1000; signal("online"); flush(); sendEvents(); });
   window.addEventListener("offline", function () { signal("offline"); refreshStatus(); });
@@ -281,7 +289,9 @@
   });
   if (form) {
     form.addEventListener("submit", function (event) {
+      leave();
       if (!navigator.onLine) {
+        leaving = false;  // the page stays: the submit is held back below
         event.preventDefault();
         setStatus("offline");
         if (statusEl && root.dataset.offlineNav) { statusEl.textContent = root.dataset.offlineNav + " (" + pending() + ")"; }

@@ -491,3 +491,37 @@ def test_a_pause_stops_the_page_keeps_the_unsent_answer_and_resume_sends_it(
     expect(page.get_by_role("radio").nth(0)).to_be_enabled()
     expect(page.locator("#save-status")).to_have_text(SAVED)
     assert stored(app, attempt_id)[item].choice == 2
+
+
+def test_moving_between_questions_is_not_an_integrity_signal_but_switching_tabs_is(
+        app, page, make_user, make_competency, make_wave, start_test):
+    from assess.models import AttemptEvent
+
+    comp = make_competency("T.01", "mc", n=4)
+    user = make_user("participant")
+    make_wave([{"competency_id": comp, "method": "fixed", "n_items": 4}], users=[user])
+    attempt_id = start_test(page, user)
+    for q in range(1, 4):
+        choose(page, "Pilihan 1")
+        page.get_by_role("button", name="Berikutnya").click()
+        expect(page).to_have_url(question_url(attempt_id, q))
+    page.get_by_role("button", name="Sebelumnya").click()
+    expect(page).to_have_url(question_url(attempt_id, 2))
+
+    def kinds():
+        with app.app_context():
+            return db.session.execute(select(AttemptEvent.kind).where(
+                AttemptEvent.attempt_id == attempt_id, AttemptEvent.kind.in_(("page_hidden", "focus_lost")))).scalars().all()
+
+    page.wait_for_timeout(500)  # events of the pages left behind would have arrived by now
+    assert kinds() == []
+    # The participant switches to another tab: the page is hidden while it stays loaded.
+    page.evaluate("""() => {
+        Object.defineProperty(document, "visibilityState", {value: "hidden", configurable: true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    for _ in range(20):
+        if kinds():
+            break
+        page.wait_for_timeout(200)
+    assert kinds() == ["page_hidden"]
