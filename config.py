@@ -43,6 +43,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 10_000)
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # Background jobs (RQ) on REDIS_URL: the talent map of more people than this is computed by
+    # `flask --app wsgi jobs worker` instead of inside the admin's request.
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "assess")
+    TALENT_INLINE_LIMIT = _env_int("TALENT_INLINE_LIMIT", 5_000)
 
     # Sessions: signed cookie, idle timeout (refreshed on every request).
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 30))

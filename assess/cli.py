@@ -522,7 +522,30 @@ def orgs_export(out: Path) -> None:
     click.echo(f"Wrote {out}")
 
 
+jobs_cli = AppGroup("jobs", help="Background jobs (Redis): run a worker.")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
+def jobs_worker(burst: bool) -> None:
+    """Run queued background jobs (the talent map for large volumes). Needs REDIS_URL.
+
+    Jobs run one after another in this process, in its application context (no fork: the
+    database connection pool is never shared with a child).
+    """
+    from rq import SimpleWorker
+
+    from assess.services import jobs
+
+    q = jobs.queue()
+    if q is None:
+        raise click.ClickException("REDIS_URL is not set: there is no job queue to work on")
+    click.echo(f"worker on queue {q.name!r} at {current_app.config['REDIS_URL']}")
+    SimpleWorker([q], connection=q.connection).work(burst=burst, with_scheduler=False)
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(waves_cli)
     app.cli.add_command(attempts_cli)
     app.cli.add_command(demo_cli)

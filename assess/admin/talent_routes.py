@@ -6,6 +6,7 @@ assess.services.talent (rules, compute, SKP), talent_reports (counts), relocatio
 """
 from __future__ import annotations
 
+import re
 from functools import partial
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,7 +20,7 @@ from assess.admin.talent_forms import ComputeForm, ConfirmForm, TokenForm, Uploa
 from assess.auth.access import admin_required
 from assess.extensions import db
 from assess.models import ApiToken, Battery, PerformanceRating, RelocationScheme, TalentSettings, Wave
-from assess.services import api_tokens, audit, exports, orgs, relocation, talent
+from assess.services import api_tokens, audit, exports, jobs, orgs, relocation, talent
 from assess.services import talent_reports as reports
 from assess.admin.uploads import apply_upload
 
@@ -60,7 +61,8 @@ def talent_dashboard():
         by=by, levels=reports.level_distribution(filters, settings_id), choices=reports.filter_choices(filters),
         names=orgs.cluster_names(str(get_locale())), grid=GridLabels, bands=talent.BANDS,
         band_labels=talent.BAND_LABELS[_band_set(settings)], job_labels=talent.JOB_LEVEL_LABELS,
-        ready_labels=talent.READINESS_LABELS, compute_form=compute_form)
+        ready_labels=talent.READINESS_LABELS, compute_form=compute_form,
+        inline_limit=current_app.config["TALENT_INLINE_LIMIT"])
 
 
 @bp.route("/talent/box/<int:box>")
@@ -91,6 +93,10 @@ def talent_compute():
     if wave_id is not None and db.session.get(Wave, wave_id) is None:
         abort(404)
     settings = talent.ensure_settings(current_user)
+    if jobs.queue() is not None and talent.participants_to_place(wave_id) > current_app.config["TALENT_INLINE_LIMIT"]:
+        job = jobs.enqueue_talent_compute(settings.id, wave_id, current_user.id)
+        db.session.commit()  # the settings version the job reads
+        return redirect(url_for("admin.talent_job", job_id=job.id))
     report = talent.compute(settings, wave_id=wave_id)
     audit.record("talent.compute", actor=current_user, target=settings,
                  detail={"version": settings.version, "wave": wave_id, "participants": report.participants,
@@ -353,3 +359,16 @@ def talent_token_revoke(token_id: int):
     db.session.commit()
     flash(_("Token %(name)s revoked.", name=row.name), "success")
     return redirect(url_for("admin.talent_tokens"))
+
+
+@bp.route("/talent/jobs/<job_id>")
+@admin_required
+def talent_job(job_id: str):
+    """A background talent computation: queued, running (with progress) or done."""
+    job = jobs.fetch(job_id) if re.fullmatch(r"[0-9a-f-]{8,64}", job_id) else None
+    if job is None or (job.meta or {}).get("kind") != "talent_compute":
+        abort(404)
+    status = getattr(job.get_status(refresh=True), "value", None) or "queued"  # an RQ JobStatus
+    meta = job.meta or {}
+    return render_template("admin/talent/job.html", job=job, status=status, meta=meta,
+                           result=job.return_value() if status == "finished" else None)

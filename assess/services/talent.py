@@ -487,6 +487,12 @@ def _chunks(rows: Sequence, size: int):
         yield rows[start:start + size]
 
 
+def participants_to_place(wave_id: Optional[int] = None) -> int:
+    """How many participants a compute would place (one per person with a finished attempt)."""
+    latest = latest_attempts(wave_id=wave_id).subquery("latest")
+    return db.session.scalar(select(func.count()).select_from(latest)) or 0
+
+
 def compute(settings: Optional[TalentSettings] = None, *, wave_id: Optional[int] = None,
             user_ids: Optional[Iterable[int]] = None, approved_only: bool = False, batch_size: int = 1000,
             progress: Optional[Callable[[int, int], None]] = None) -> ComputeReport:

@@ -68,6 +68,7 @@ EXPECTED: dict[str, object] = {
     "admin.wave_attempt_pause": {"admin"},
     "admin.wave_attempt_resume": {"admin"},
     "admin.wave_pause": {"admin"},
+    "admin.talent_job": {"admin"},
     "api.me": {"participant", "assessor", "admin"},
     # Agencies, units and clusters; the talent map (issue 8).
     "admin.orgs_index": {"admin"},
