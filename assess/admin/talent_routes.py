@@ -13,6 +13,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from assess.admin.routes import bp
@@ -94,9 +95,14 @@ def talent_compute():
         abort(404)
     settings = talent.ensure_settings(current_user)
     if jobs.queue() is not None and talent.participants_to_place(wave_id) > current_app.config["TALENT_INLINE_LIMIT"]:
-        job = jobs.enqueue_talent_compute(settings.id, wave_id, current_user.id)
-        db.session.commit()  # the settings version the job reads
-        return redirect(url_for("admin.talent_job", job_id=job.id))
+        try:
+            job = jobs.enqueue_talent_compute(settings.id, wave_id, current_user.id)
+        except RedisError:
+            current_app.logger.exception("job queue unreachable: computing the talent map in the request")
+            flash(_("The job queue is unreachable, so the talent map was computed here; this took longer."), "warning")
+        else:
+            db.session.commit()  # the settings version the job reads
+            return redirect(url_for("admin.talent_job", job_id=job.id))
     report = talent.compute(settings, wave_id=wave_id)
     audit.record("talent.compute", actor=current_user, target=settings,
                  detail={"version": settings.version, "wave": wave_id, "participants": report.participants,
@@ -365,7 +371,10 @@ def talent_token_revoke(token_id: int):
 @admin_required
 def talent_job(job_id: str):
     """A background talent computation: queued, running (with progress) or done."""
-    job = jobs.fetch(job_id) if re.fullmatch(r"[0-9a-f-]{8,64}", job_id) else None
+    try:
+        job = jobs.fetch(job_id) if re.fullmatch(r"[0-9a-f-]{8,64}", job_id) else None
+    except RedisError:
+        abort(503)
     if job is None or (job.meta or {}).get("kind") != "talent_compute":
         abort(404)
     status = getattr(job.get_status(refresh=True), "value", None) or "queued"  # an RQ JobStatus

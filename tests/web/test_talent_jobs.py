@@ -95,3 +95,14 @@ def test_a_job_page_is_for_admins_and_unknown_jobs_are_404(app, client, make_use
     login(make_user("admin"))
     assert client.get("/admin/talent/jobs/0f0f0f0f-0000-0000-0000-000000000000").status_code == 404
     assert client.get("/admin/talent/jobs/not a job").status_code == 404
+
+
+def test_an_unreachable_queue_falls_back_to_computing_in_the_request(app, client, make_user, login, people,
+                                                                     monkeypatch):
+    login(make_user("admin"))
+    monkeypatch.setitem(app.config, "TALENT_INLINE_LIMIT", 2)
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    response = client.post("/admin/talent/compute", data={"wave": ""}, follow_redirects=True)
+    assert response.status_code == 200 and "antrean tugas tidak dapat dihubungi" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(TalentPlacement.id))) == 4
