@@ -105,6 +105,9 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False  # tests that check CSRF switch it back on
     RATELIMIT_ENABLED = True
     REDIS_URL = ""
+    # Test accounts are hashed with a small scrypt work factor (n = 2^10 instead of 2^15): the
+    # hash format carries its parameters, so checking works the same; never set in production.
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
 
 class ProductionConfig(Config):

@@ -211,3 +211,19 @@ def test_a_sign_in_storm_gets_a_quick_503_instead_of_a_long_queue(app, client, m
     assert busy.status_code == 503 and "Retry-After" in busy.headers
     assert "Banyak peserta sedang masuk" in busy.get_data(as_text=True)
     assert client.post("/auth/login", data={"nip": user.nip, "password": PASSWORD}).status_code == 302
+
+
+def test_passwords_use_full_strength_scrypt_outside_the_tests(app, monkeypatch):
+    """Only the test configuration lowers the scrypt work factor (to keep the suite fast)."""
+    from config import Config, DevelopmentConfig, ProductionConfig
+
+    from assess.models import User
+
+    for cls in (Config, DevelopmentConfig, ProductionConfig):
+        assert getattr(cls, "PASSWORD_HASH_METHOD", "scrypt") == "scrypt"
+    with app.app_context():
+        monkeypatch.delitem(app.config, "PASSWORD_HASH_METHOD")
+        user = User(role="admin", name="Uji", username="uji")
+        user.set_password("kata-sandi-panjang")
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password("kata-sandi-panjang") and not user.check_password("salah")
