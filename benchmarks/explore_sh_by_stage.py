@@ -8,7 +8,9 @@ split 0 is plain Sympson-Hetter.
     .venv/bin/python benchmarks/explore_sh_by_stage.py
 
 Seen 2026-11-25 (seeds 11/12/13): plain +9.2 / +7.7 / +8.0 %; split 5 +7.3 / +7.1 / +7.5 %;
-spending the budget on later positions instead: +12 to +20 %.
+spending the budget on later positions instead: +12 to +20 %. But on the benchmark's own 2,000
+simulees (3 calibrations x 2 runs each) split 5 gained nothing: +11.5 / +7.5 / +7.8 % against
++10.5 / +7.1 / +8.3 % for plain SH. A dead end, kept so that it is not tried again blind.
 """
 import sys
 import time
