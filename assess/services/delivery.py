@@ -413,9 +413,13 @@ def lock_attempt(attempt_id: int, user: User, nonce: Optional[str]) -> Attempt:
     if attempt is None or attempt.user_id != user.id:
         raise DeliveryError("not_found", _l("This test does not exist."), 404)
     if result.rowcount == 1:
-        if close_timed_sections(attempt, now) and attempt.status != "in_progress":
-            db.session.commit()  # the last part's time ran out: the attempt is closed and scored
-            raise DeliveryError("time_up", _l("Time is up. Answers saved before the deadline have been scored."))
+        if close_timed_sections(attempt, now):
+            # The clock moved the test on: that stands whatever happens to this request (a refused
+            # save rolls back), so commit it now, then lock again for the rest of the request.
+            db.session.commit()
+            if attempt.status != "in_progress":  # the last part's time ran out: closed and scored
+                raise DeliveryError("time_up", _l("Time is up. Answers saved before the deadline have been scored."))
+            return lock_attempt(attempt_id, user, nonce)
         return attempt
     if attempt.status == "in_progress" and attempt.paused_at is not None:
         raise DeliveryError("paused", _l("The organiser has paused your test and stopped its clock. Your saved answers are safe; the test continues when it is resumed."))

@@ -79,6 +79,8 @@ def test_when_a_parts_time_runs_out_the_server_moves_on_and_keeps_saved_answers(
     assert late.status_code == 409
     body = late.get_json()
     assert body["error"] == "section_time_up" and "Waktu untuk bagian ini habis" in body["message"]
+    moved = form_of(app, attempt_id)  # the refused save did not roll the move back
+    assert moved["current"] == 1 and moved["sections"][0]["timed_out"]
     # A retry of an answer saved in time is still acknowledged, not refused.
     retry = save(client, attempt_id, {"item": items[0], "choice": 1, "seq": 1})
     assert retry.status_code == 200 and retry.get_json()["acks"][0]["status"] == "stale"
