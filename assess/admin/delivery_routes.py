@@ -166,7 +166,7 @@ def spec_deactivate(spec_id: int):
     spec_service.deactivate(spec)
     audit.record("spec.deactivate", target=spec, detail={"code": spec.code})
     db.session.commit()
-    flash(_("Test specification %(code)s is inactive: new waves cannot choose it.", code=spec.code), "info")
+    flash(_("Test specification %(code)s is inactive: new waves cannot choose it, and nobody can start a wave that uses it until it is active again.", code=spec.code), "info")
     return redirect(url_for("admin.spec_view", spec_id=spec.id))
 
 

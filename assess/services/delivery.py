@@ -288,6 +288,12 @@ def section_deadline(attempt: Attempt) -> Optional[datetime]:
     return datetime.fromisoformat(section["deadline"])
 
 
+def set_section_deadline(attempt: Attempt, when: datetime) -> None:
+    """Move the current part's own deadline (enter, extend, resume)."""
+    attempt.form["sections"][attempt.form["current"]]["deadline"] = when.isoformat()
+    flag_modified(attempt, "form")
+
+
 def effective_deadline(attempt: Attempt) -> datetime:
     """What the participant's clock counts down to now: the part's deadline or the test's."""
     part = section_deadline(attempt)
@@ -473,8 +479,7 @@ def _enter_section(attempt: Attempt, index: int, now: Optional[datetime] = None)
         section["state"] = "active"
         if section.get("seconds") and not section.get("deadline"):
             start = now or utcnow()
-            section["deadline"] = min(start + timedelta(seconds=section["seconds"]),
-                                      attempt.deadline_at).isoformat()
+            set_section_deadline(attempt, min(start + timedelta(seconds=section["seconds"]), attempt.deadline_at))
         if section["method"] == "cat" and not section["items"]:
             _cat_step(attempt, section)
     flag_modified(attempt, "form")

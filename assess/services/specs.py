@@ -405,12 +405,13 @@ def _check_section(section: TestSection, *, simulees: int, seed: int) -> dict:
                 content = delivery.content_targets(list((settings.get("content") or {}).get("subdomains") or []),
                                                    [item.current.subdomain for item in pool])
                 target = settings.get("exposure_max")
+                # Parameters of an earlier check go: calibrated again for the design as it is now,
+                # or, without a target, the items' bank-wide ones apply.
+                section.settings = {k: v for k, v in settings.items() if k != "exposure_k"}
                 exposure_k = [item.exposure_k for item in pool]
                 if target is not None:
                     exposure_k = _calibrate_exposure(section, pool, bank, out, lo=lo, hi=hi, se=se,
                                                      content=content, simulees=simulees, seed=seed) or exposure_k
-                elif "exposure_k" in settings:
-                    section.settings = {k: v for k, v in settings.items() if k != "exposure_k"}
                 sim = simulate_cat(bank, min_items=lo, max_items=hi, se_target=se, n_simulees=simulees, rng=seed,
                                    exposure_k=exposure_k, content=content)
                 codes = {str(item.current.id): item.code for item in pool}
@@ -432,19 +433,17 @@ def _calibrate_exposure(section: TestSection, pool: list[Item], bank: ItemBank, 
     """Sympson-Hetter parameters for this part's own design (length, SE target, content balance)
     at its exposure target, stored with the part for delivery to use; None if out of reach."""
     target = float(section.settings["exposure_max"])
-    settings = {k: v for k, v in section.settings.items() if k != "exposure_k"}
     if target * len(pool) < hi:
         out["problems"].append({"code": "exposure_unreachable", "params": {
             "competency": section.competency.code, "target": round(100 * target), "needed": hi,
             "min_pool": math.ceil(hi / target), "available": len(pool)}})
-        section.settings = settings
         return None
     control = sympson_hetter(bank, target, min_items=lo, max_items=hi, se_target=se,
                              randomesque=CAT_RANDOMESQUE, content=content,
                              n_simulees=max(simulees, SH_SIMULEES), rng=seed)
     k = [round(float(v), 4) for v in control.k]
-    settings["exposure_k"] = {str(item.id): v for item, v in zip(pool, k)}
-    section.settings = settings  # a new dict: the JSON column sees the change
+    # A new dict, so that the JSON column sees the change.
+    section.settings = {**section.settings, "exposure_k": {str(item.id): v for item, v in zip(pool, k)}}
     out["exposure_control"] = {"iterations": int(control.n_iter), "converged": bool(control.converged),
                                "restricted": int(sum(v < 1.0 for v in k))}
     return k

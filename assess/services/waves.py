@@ -589,9 +589,7 @@ def extend_attempt(attempt: Attempt, minutes: int, reason: str, *, actor: Option
     attempt.deadline_at = new
     part = delivery.section_deadline(attempt)
     if part is not None:  # the current part's own clock gets the same minutes
-        attempt.form["sections"][attempt.form["current"]]["deadline"] = (
-            max(part, now) + timedelta(minutes=minutes)).isoformat()
-        flag_modified(attempt, "form")
+        delivery.set_section_deadline(attempt, max(part, now) + timedelta(minutes=minutes))
     _flush_attempt()
     detail = {"minutes": minutes, "reason": reason, "old_deadline": old.isoformat(),
               "new_deadline": new.isoformat(), "by": actor.login_name if actor else None}
@@ -695,8 +693,7 @@ def resume_attempt(attempt: Attempt, *, actor: Optional[User] = None, reason: st
     attempt.deadline_at = old + paused_for
     part = delivery.section_deadline(attempt)
     if part is not None:
-        attempt.form["sections"][attempt.form["current"]]["deadline"] = (part + paused_for).isoformat()
-        flag_modified(attempt, "form")
+        delivery.set_section_deadline(attempt, part + paused_for)
     attempt.paused_at = None
     _flush_attempt()
     detail = {"paused_seconds": int(paused_for.total_seconds()), "old_deadline": old.isoformat(),
@@ -706,32 +703,32 @@ def resume_attempt(attempt: Attempt, *, actor: Optional[User] = None, reason: st
     return attempt.deadline_at
 
 
+def _running(wave: Wave, agency_id: Optional[int], *conditions) -> list[Attempt]:
+    """The wave's attempts in progress (of one agency when given) that meet ``conditions``."""
+    query = select(Attempt).where(Attempt.wave_id == wave.id, Attempt.status == "in_progress", *conditions)
+    if agency_id is not None:
+        query = query.where(Attempt.user_id.in_(select(User.id).where(User.agency_id == agency_id)))
+    return list(db.session.execute(query.order_by(Attempt.id)).scalars())
+
+
 def pause_wave(wave: Wave, reason: str, *, actor: Optional[User] = None,
                agency_id: Optional[int] = None) -> int:
     """Pause every running attempt of the wave (of one agency when given) that is not paused or
     past its deadline. Returns how many; flush."""
     reason = _check_reason(reason)
-    query = select(Attempt).where(Attempt.wave_id == wave.id, Attempt.status == "in_progress",
-                                  Attempt.paused_at.is_(None), Attempt.deadline_at > utcnow())
-    if agency_id is not None:
-        query = query.where(Attempt.user_id.in_(select(User.id).where(User.agency_id == agency_id)))
-    n = 0
-    for attempt in db.session.execute(query.order_by(Attempt.id)).scalars().all():
+    attempts = _running(wave, agency_id, Attempt.paused_at.is_(None), Attempt.deadline_at > utcnow())
+    for attempt in attempts:
         pause_attempt(attempt, reason, actor=actor)
-        n += 1
+    n = len(attempts)
     audit.record("wave.pause", actor=actor, target=wave, detail={"paused": n, "reason": reason, "agency_id": agency_id})
     return n
 
 
 def resume_wave(wave: Wave, *, actor: Optional[User] = None, agency_id: Optional[int] = None) -> int:
     """Resume every paused attempt of the wave (of one agency when given). Returns how many; flush."""
-    query = select(Attempt).where(Attempt.wave_id == wave.id, Attempt.status == "in_progress",
-                                  Attempt.paused_at.is_not(None))
-    if agency_id is not None:
-        query = query.where(Attempt.user_id.in_(select(User.id).where(User.agency_id == agency_id)))
-    n = 0
-    for attempt in db.session.execute(query.order_by(Attempt.id)).scalars().all():
+    attempts = _running(wave, agency_id, Attempt.paused_at.is_not(None))
+    for attempt in attempts:
         resume_attempt(attempt, actor=actor)
-        n += 1
+    n = len(attempts)
     audit.record("wave.resume", actor=actor, target=wave, detail={"resumed": n, "agency_id": agency_id})
     return n

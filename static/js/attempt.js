@@ -175,6 +175,7 @@
   }
   if (timerEl) { syncClock(parseInt(timerEl.dataset.remaining || "0", 10) * 1000); }
   if (testTimerEl) { testDeadlineAt = performance.now() + parseInt(testTimerEl.dataset.remaining || "0", 10) * 1000; }
+  function secondsUntil(at) { return Math.max(0, Math.ceil((at - performance.now()) / 1000)); }
   function clockText(left) {
     var m = Math.floor(left / 60), s = left % 60;
     return (m >= 60 ? Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
@@ -211,7 +212,7 @@
   function tick() {
     if (deadlineAt === null || !timerEl) { return; }
     if (pausedLeft !== null) { timerEl.textContent = clockText(pausedLeft); return; }
-    var left = Math.max(0, Math.ceil((deadlineAt - performance.now()) / 1000));
+    var left = secondsUntil(deadlineAt);
     if (left > 0 && closing) {  // the server gave more time
       clearInterval(closing); closing = null;
       setAnswering(true);
@@ -221,7 +222,7 @@
     }
     timerEl.textContent = clockText(left);
     if (testTimerEl && testDeadlineAt !== null) {
-      testTimerEl.textContent = clockText(Math.max(0, Math.ceil((testDeadlineAt - performance.now()) / 1000)));
+      testTimerEl.textContent = clockText(secondsUntil(testDeadlineAt));
     }
     if (warnEl && left <= 600 && left > 60 && !warned10) { warned10 = true; warnEl.textContent = warnEl.dataset.ten; warnEl.classList.remove("d-none"); }
     if (warnEl && left <= 60 && !warned1) { warned1 = true; warnEl.textContent = warnEl.dataset.one; warnEl.classList.remove("d-none"); timerEl.classList.add("text-danger"); }
@@ -267,16 +268,15 @@
   }
   // Moving to the next question also hides this page: that is not a signal. The page is leaving
   // once its form is submitted or the browser starts to unload it (a tab switch does neither).
-  var hiddenAt = null, leaving = false;
+  var leaving = false;
   function leave() { leaving = true; }
   window.addEventListener("beforeunload", leave);
   window.addEventListener("pagehide", leave);
   window.addEventListener("pageshow", function () { leaving = false; });  // back from the cache
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") {
-      if (!leaving) { hiddenAt = Date.now(); signal("page_hidden"); }
-      flush();
-    } else if (hiddenAt) { hiddenAt = null; }
+    if (document.visibilityState !== "hidden") { return; }
+    if (!leaving) { signal("page_hidden"); }
+    flush();
   });
   window.addEventListener("blur", function () { if (!leaving) { signal("focus_lost"); } });
   document.addEventListener("paste", function () { signal("paste"); });

@@ -157,7 +157,8 @@ def test_a_wave_entered_at_0800_wita_opens_at_0000_utc(app, client, admin, make_
 
 def test_a_wave_needs_an_active_spec_and_a_window_that_closes_after_it_opens(app, client, admin, make_competency):
     sid = active_spec(app, client, make_competency)
-    client.post(f"/admin/specs/{sid}/deactivate")
+    said = text(client.post(f"/admin/specs/{sid}/deactivate", follow_redirects=True))
+    assert "tidak ada yang dapat memulai gelombang yang memakainya" in said  # delivery refuses to start it
     page = client.post("/admin/waves/new", data={
         "code": "GEL-X", "name": "x", "spec_id": str(sid), "timezone": "Asia/Jakarta",
         "opens_at": "2026-03-02T08:00", "closes_at": "2026-03-01T08:00"})
