@@ -127,6 +127,9 @@ def test_agency_pages_edit_cluster_and_show_the_history(client, app, mapped, adm
     agency_id = mapped["agency"]
     page = client.get(f"/admin/orgs/agencies/{agency_id}/edit")
     assert page.status_code == 200
+    for upload_page in ("/admin/orgs/import", "/admin/talent/skp"):  # the shared upload form
+        html = client.get(upload_page).get_data(as_text=True)
+        assert 'enctype="multipart/form-data"' in html and 'name="dry_run"' in html and 'name="file"' in html
     response = client.post(f"/admin/orgs/agencies/{agency_id}/edit", data={
         "code": "KEMENA", "name": "Instansi KEMENA", "kind": "kementerian", "cluster": "2", "priority": "1",
         "strategic_roles": ["importance"], "proximity": "high", "urgency": "", "reason": "Keputusan 2026"})
