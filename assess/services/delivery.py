@@ -282,7 +282,15 @@ def log_event(attempt: Attempt, kind: str, *, ip: str = "", user_agent: str = ""
 
 def section_deadline(attempt: Attempt) -> Optional[datetime]:
     """The deadline of the current part when it has its own time limit, else None."""
-    section = current_section(attempt) if attempt.form else None
+    return section_deadline_of(attempt.form)
+
+
+def section_deadline_of(form: Optional[dict]) -> Optional[datetime]:
+    """:func:`section_deadline` from an attempt's ``form`` alone (for set-based work on many)."""
+    if not form:
+        return None
+    sections, index = form["sections"], form.get("current", 0)
+    section = sections[index] if index < len(sections) else None
     if not section or not section.get("deadline"):
         return None
     return datetime.fromisoformat(section["deadline"])

@@ -132,8 +132,23 @@ def _stored_seq(app, attempt_id) -> dict[int, int]:
                                        .where(Response.attempt_id == attempt_id)).all())
 
 
-def test_a_pause_amid_parallel_saves_loses_no_acknowledged_answer(app, make_competency, running):
+@pytest.mark.parametrize("scope", ["attempt", "wave"])
+def test_a_pause_amid_parallel_saves_loses_no_acknowledged_answer(app, make_competency, running, scope):
+    """The same for one attempt's pause and for a whole wave's (one set-based UPDATE)."""
+    from assess.models import Wave
     from assess.services import waves as wave_service
+
+    def pause(attempt):
+        if scope == "wave":
+            assert wave_service.pause_wave(db.session.get(Wave, attempt.wave_id), "gangguan jaringan") == 1
+        else:
+            wave_service.pause_attempt(attempt, "gangguan jaringan")
+
+    def resume(attempt):
+        if scope == "wave":
+            assert wave_service.resume_wave(db.session.get(Wave, attempt.wave_id)) == 1
+        else:
+            wave_service.resume_attempt(attempt)
 
     comp = make_competency("P.02", "mc", n=10)
     attempt_id, cookie, items = running([{"competency_id": comp, "method": "fixed", "n_items": 10}])
@@ -144,7 +159,7 @@ def test_a_pause_amid_parallel_saves_loses_no_acknowledged_answer(app, make_comp
     def pause_midway():
         some_saved.wait(30)
         with app.app_context():
-            wave_service.pause_attempt(db.session.get(Attempt, attempt_id), "gangguan jaringan")
+            pause(db.session.get(Attempt, attempt_id))
             db.session.commit()
 
     pauser = threading.Thread(target=pause_midway)
@@ -157,7 +172,7 @@ def test_a_pause_amid_parallel_saves_loses_no_acknowledged_answer(app, make_comp
     assert len(acked) + len(refused) == len(jobs)
     assert len(acked) >= 5 and refused  # the pause came in the middle of the stream
     with app.app_context():
-        wave_service.resume_attempt(db.session.get(Attempt, attempt_id))
+        resume(db.session.get(Attempt, attempt_id))
         db.session.commit()
     # The page re-sends what was refused; afterwards every item holds its newest answer.
     acked_again, refused_again = _saves_in_parallel(app, attempt_id, cookie, [(i, s) for i, s, *_ in refused])

@@ -171,3 +171,91 @@ def test_resuming_moves_the_current_parts_own_deadline_too(app, client, make_use
     assert abs((datetime.fromisoformat(form["sections"][0]["deadline"]) - part).total_seconds()) < 3
     clock = client.get(f"/api/attempts/{attempt_id}/clock").get_json()
     assert clock["section"] == 0 and clock["scope"] == "section" and 290_000 <= clock["remaining_ms"] <= 300_000
+
+
+def test_a_wave_pause_and_resume_write_every_attempts_event_and_audit_row(app, make_user, make_competency,
+                                                                          make_wave, login):
+    """The set-based wave pause/resume leaves what pausing attempt by attempt left: the clock of each
+    (and of its current part) stood still, an event and an audit row each with the figures."""
+    from assess.models import Wave
+    from assess.services import waves as wave_service
+
+    comp = make_competency("Q.03", "mc", n=3)
+    people = [make_user("participant") for _ in range(3)]
+    wave = make_wave([{"competency_id": comp, "method": "fixed", "n_items": 3, "time_limit_minutes": 5}],
+                     users=people, minutes=30)
+    ids = []
+    for person in people:
+        c = app.test_client()
+        login(person, c=c)
+        ids.append(start(c, wave))
+    with app.app_context():  # the third one submitted already: not paused
+        db.session.execute(update(Attempt).where(Attempt.id == ids[2]).values(status="submitted"))
+        db.session.commit()
+        admin = make_user("admin")
+        parts = {i: datetime.fromisoformat(db.session.get(Attempt, i).form["sections"][0]["deadline"]) for i in ids[:2]}
+        assert wave_service.pause_wave(db.session.get(Wave, wave), "Listrik padam", actor=admin) == 2
+        db.session.commit()
+        for i in ids[:2]:  # ten minutes pass while paused
+            attempt = db.session.get(Attempt, i)
+            attempt.paused_at -= timedelta(minutes=10)
+            attempt.deadline_at -= timedelta(minutes=10)
+            attempt.form["sections"][0]["deadline"] = (parts[i] - timedelta(minutes=10)).isoformat()
+            flag_modified(attempt, "form")
+        db.session.commit()
+        assert db.session.get(Attempt, ids[2]).paused_at is None
+        assert wave_service.resume_wave(db.session.get(Wave, wave), actor=admin) == 2
+        db.session.commit()
+        for i in ids[:2]:
+            attempt = db.session.get(Attempt, i)
+            assert attempt.paused_at is None
+            part = datetime.fromisoformat(attempt.form["sections"][0]["deadline"])
+            assert abs((part - parts[i]).total_seconds()) < 3  # the part's clock got its ten minutes back
+            events = {e.kind: e.detail for e in db.session.execute(
+                select(AttemptEvent).where(AttemptEvent.attempt_id == i)).scalars()}
+            assert events["admin_pause"]["reason"] == "Listrik padam" and events["admin_pause"]["by"] == admin.login_name
+            assert 290 <= events["admin_pause"]["remaining_seconds"] <= 300  # the part's 5 minutes, not the test's 30
+            assert 598 <= events["admin_resume"]["paused_seconds"] <= 602
+            audits = db.session.execute(select(AuditLog).where(AuditLog.target_type == "attempts",
+                                                               AuditLog.target_id == str(i))).scalars().all()
+            assert {a.action for a in audits} >= {"attempt.pause", "attempt.resume"}
+            assert all(a.actor_id == admin.id for a in audits if a.action.startswith("attempt.p"))
+            assert {a.detail["wave_id"] for a in audits if a.action in ("attempt.pause", "attempt.resume")} == {wave}
+        assert not db.session.execute(select(AttemptEvent).where(AttemptEvent.attempt_id == ids[2],
+                                                                 AttemptEvent.kind.like("admin_%"))).first()
+
+
+def test_a_wave_resume_that_meets_a_change_made_meanwhile_resumes_nothing(app, make_user, make_competency,
+                                                                        make_wave, login, monkeypatch):
+    from assess.models import Wave
+    from assess.services import delivery
+    from assess.services import waves as wave_service
+    from assess.services.waves import WaveError
+
+    comp = make_competency("Q.04", "mc", n=3)
+    people = [make_user("participant") for _ in range(2)]
+    wave = make_wave([{"competency_id": comp, "method": "fixed", "n_items": 3}], users=people)
+    ids = []
+    for person in people:
+        c = app.test_client()
+        login(person, c=c)
+        ids.append(start(c, wave))
+    with app.app_context():
+        assert wave_service.pause_wave(db.session.get(Wave, wave), "Gangguan jaringan") == 2
+        db.session.commit()
+        real = delivery.section_deadline_of
+        calls = []
+
+        def another_admin_resumes_the_second(form):  # runs after the read, before the writes
+            if not calls:
+                db.session.execute(update(Attempt).where(Attempt.id == ids[1]).values(paused_at=None))
+            calls.append(1)
+            return real(form)
+
+        monkeypatch.setattr(delivery, "section_deadline_of", another_admin_resumes_the_second)
+        with pytest.raises(WaveError):
+            wave_service.resume_wave(db.session.get(Wave, wave))
+        monkeypatch.setattr(delivery, "section_deadline_of", real)
+        assert db.session.get(Attempt, ids[0]).paused_at is not None  # rolled back: still paused
+        assert not db.session.execute(select(AttemptEvent).where(AttemptEvent.kind == "admin_resume")).first()
+        assert wave_service.resume_wave(db.session.get(Wave, wave)) == 2  # the admin reloads and tries again
