@@ -37,6 +37,10 @@ Tried in this session, none kept (scratch code, figures on 20,000 simulees, seed
   a fresh lottery at every proposal (no set-aside), c_i scaled by (r / exposure) each iteration:
   converges (max 0.253-0.255) but costs +9.2 % (h = 0.5) / +9.4 % (h = 0.75). So the windows'
   +3.5 % came from giving the bank's best item to everyone at position 1, not from allocation.
+- the lottery drawn once per simulee for all items by systematic sampling along b (each simulee
+  gets about the same number of eligible restricted items in every region of the scale; each
+  item still eligible with probability k_i): +10.7 %, the same as independent draws calibrated
+  the same way (+10.7 %).
 What is left to try: the cost is dominated by a few outstanding items (here one item with
 a = 2.47 against 2.07 for the next), which max-information gives to everyone first; methods that
 spend such items where the oracle does (on the simulees near b, late in the test, when θ̂ is
