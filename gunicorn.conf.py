@@ -2,6 +2,13 @@
 import multiprocessing
 import os
 
+# Every worker runs several threads and there are more workers than cores: numpy's BLAS must not
+# start a thread pool of its own per process (on 2 cores a busy worker's matrix products then wait
+# for descheduled BLAS threads, 3-10x slower; benchmarks/README.md). Workers import numpy after
+# this file has run, so the defaults reach them; an operator's own value wins.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # (2 x cores) + 1 sync workers is gunicorn's own rule of thumb; each worker also runs 4 threads
 # so that slow clients on uneven networks do not hold a whole process.

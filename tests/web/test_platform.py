@@ -141,3 +141,18 @@ def test_indonesian_catalog_is_complete_and_current(tmp_path):
                   and (all(m.string) if isinstance(m.string, tuple) else True)}
     missing = source - translated
     assert not missing, f"strings without an Indonesian translation (run make i18n-update): {sorted(missing)}"
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "1"), ("2", "2")])
+def test_gunicorn_workers_get_one_blas_thread_unless_the_operator_says_otherwise(preset, expected):
+    """Workers run threads and outnumber the cores; numpy in each must not start its own pool."""
+    import os
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    code = ("import os, runpy; runpy.run_path('gunicorn.conf.py'); "
+            "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [expected, "1"]
