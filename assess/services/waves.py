@@ -777,26 +777,26 @@ def resume_wave(wave: Wave, *, actor: Optional[User] = None, agency_id: Optional
     now = utcnow()
     table = Attempt.__table__
     rows = db.session.execute(
-        select(table.c.id, table.c.paused_at, table.c.deadline_at, table.c.form, table.c.row_version)
+        select(table.c.id, table.c.paused_at, table.c.deadline_at, table.c.form)
         .where(*_running(wave, agency_id), table.c.paused_at.is_not(None)).order_by(table.c.id)).all()
     by = actor.login_name if actor else None
     plain, with_part, details = [], [], {}
-    for attempt_id, paused_at, deadline, form, version in rows:
+    for attempt_id, paused_at, deadline, form in rows:
         paused_for = max(now - paused_at, timedelta(0))
         values = {"b_id": attempt_id, "b_paused": paused_at, "b_deadline": deadline,
-                  "b_new_deadline": deadline + paused_for, "b_version": version + 1}
+                  "b_new_deadline": deadline + paused_for}
         part = delivery.section_deadline_of(form)
         if part is None:
             plain.append(values)
         else:
             form = copy.deepcopy(form)
-            form["sections"][form["current"]]["deadline"] = (part + paused_for).isoformat()
+            form["sections"][form.get("current", 0)]["deadline"] = (part + paused_for).isoformat()
             with_part.append({**values, "b_form": form})
         details[attempt_id] = {"paused_seconds": int(paused_for.total_seconds()), "old_deadline": deadline.isoformat(),
                                "new_deadline": (deadline + paused_for).isoformat(), "reason": None, "by": by}
     guard = update(table).where(table.c.id == bindparam("b_id"), table.c.paused_at == bindparam("b_paused"),
                                 table.c.deadline_at == bindparam("b_deadline"))
-    changed = {"paused_at": None, "deadline_at": bindparam("b_new_deadline"), "row_version": bindparam("b_version")}
+    changed = {"paused_at": None, "deadline_at": bindparam("b_new_deadline"), "row_version": table.c.row_version + 1}
     done = 0
     for params, statement in ((plain, guard.values(**changed)),
                               (with_part, guard.values(**changed, form=bindparam("b_form")))):

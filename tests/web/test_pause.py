@@ -194,8 +194,11 @@ def test_a_wave_pause_and_resume_write_every_attempts_event_and_audit_row(app, m
         db.session.commit()
         admin = make_user("admin")
         parts = {i: datetime.fromisoformat(db.session.get(Attempt, i).form["sections"][0]["deadline"]) for i in ids[:2]}
+        versions = {i: db.session.get(Attempt, i).row_version for i in ids[:2]}
         assert wave_service.pause_wave(db.session.get(Wave, wave), "Listrik padam", actor=admin) == 2
         db.session.commit()
+        # the version counter moved: a request holding the attempt from before cannot overwrite the pause
+        assert {i: db.session.get(Attempt, i).row_version for i in ids[:2]} == {i: v + 1 for i, v in versions.items()}
         for i in ids[:2]:  # ten minutes pass while paused
             attempt = db.session.get(Attempt, i)
             attempt.paused_at -= timedelta(minutes=10)
@@ -204,8 +207,10 @@ def test_a_wave_pause_and_resume_write_every_attempts_event_and_audit_row(app, m
             flag_modified(attempt, "form")
         db.session.commit()
         assert db.session.get(Attempt, ids[2]).paused_at is None
+        versions = {i: db.session.get(Attempt, i).row_version for i in ids[:2]}
         assert wave_service.resume_wave(db.session.get(Wave, wave), actor=admin) == 2
         db.session.commit()
+        assert {i: db.session.get(Attempt, i).row_version for i in ids[:2]} == {i: v + 1 for i, v in versions.items()}
         for i in ids[:2]:
             attempt = db.session.get(Attempt, i)
             assert attempt.paused_at is None
