@@ -106,6 +106,7 @@ class Report:
     band: Optional[str] = None
     band_probs: dict = field(default_factory=dict)
     p_band_wrong: Optional[float] = None
+    jpm_not_measured: list = field(default_factory=list)   # JPM competencies this attempt did not measure
     items: list = field(default_factory=list)
     events: dict = field(default_factory=dict)
 
@@ -132,7 +133,9 @@ def build(attempt: Attempt, *, with_items: bool = False) -> Report:
             misclassification(score.theta, score.se, comp.cut_scores), [float(p) for p in probs]))
     out = Report(attempt, lines)
     jpm_lines = [line for line in lines if line.expected]
-    if jpm_lines:
+    if jpm_lines:  # a match over some of the competencies is not a JPM (talent.evaluate says the same)
+        out.jpm_not_measured = sorted(talent.jpm_competencies(jpm_batteries) - {line.competency.code for line in jpm_lines})
+    if jpm_lines and not out.jpm_not_measured:
         out.jpm = jpm([line.level for line in jpm_lines], [line.expected for line in jpm_lines])
         out.band = band_of(out.jpm, cuts)
         out.band_probs = band_probabilities([np.asarray(line.probs) for line in jpm_lines],

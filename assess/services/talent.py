@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select, update
 
 from assess.extensions import db
 from assess.models import (
-    JOB_LEVELS, Agency, Attempt, Battery, Competency, PerformanceRating, Review, ReviewCase, Score,
+    JOB_LEVELS, Agency, Attempt, Battery, Competency, Item, PerformanceRating, Review, ReviewCase, Score,
     TalentPlacement, TalentSettings, Unit, User, utcnow,
 )
 from assess.models.people import PREDIKAT
@@ -77,6 +77,7 @@ MISSING_LABELS = {
     "no_skp": _l("no SKP rating"),
     "no_potential": _l("no score for the potential index"),
     "no_jpm": _l("no managerial or sociocultural score"),
+    "jpm_incomplete": _l("JPM competencies not all measured"),
     "no_job_level": _l("job level without an expected level"),
     "readiness_unknown": _l("readiness not decidable"),
 }
@@ -401,18 +402,27 @@ def readiness(scores: Sequence[ScoreInput], band: Optional[str], settings: Mappi
 
 
 def evaluate(settings: Mapping, *, job_level: Optional[str], scores: Sequence[ScoreInput],
-             skp: Optional[tuple[int, str, Optional[float]]]) -> Evaluation:
-    """Place one participant from their scores and SKP rating (year, predikat, score). Pure."""
+             skp: Optional[tuple[int, str, Optional[float]]],
+             jpm_required: Optional[Iterable[str]] = None) -> Evaluation:
+    """Place one participant from their scores and SKP rating (year, predikat, score). Pure.
+
+    ``jpm_required``: the competency codes the JPM is taken over (those of the JPM batteries in the
+    bank). When the attempt measured only some of them there is no JPM and no band ("jpm_incomplete",
+    the codes not measured in ``detail``): a match over one competency out of nine is not a JPM.
+    """
     s = settings if all(key in settings for key in DEFAULT_SETTINGS) else with_defaults(settings)
     levels = {x.competency: int(x.level) for x in scores}
     missing: list[str] = []
     expected = s["expected_levels"].get(job_level) if job_level else None
     jpm_scores = [x for x in scores if x.battery in s["jpm_batteries"]]
+    not_measured = sorted(set(jpm_required or ()) - {x.competency for x in jpm_scores})
     jpm = None
     if expected is None:
         missing.append("no_job_level")
     elif not jpm_scores:
         missing.append("no_jpm")
+    elif not_measured:
+        missing.append("jpm_incomplete")
     else:
         jpm = job_person_match((x.level, expected) for x in jpm_scores)
     band = band_of(jpm, s["bands"][s["band_set"]])
@@ -430,12 +440,24 @@ def evaluate(settings: Mapping, *, job_level: Optional[str], scores: Sequence[Sc
         missing.append("readiness_unknown")
     detail = {"expected": expected, "jpm_competencies": [x.competency for x in jpm_scores],
               "potential_parts": parts, "readiness": ready_detail}
+    if not_measured and jpm_scores:
+        detail["jpm_not_measured"] = not_measured
     if skp is not None:
         detail["skp"] = {"year": skp[0], "predikat": skp[1], "score": skp[2], "used": perf_score}
     return Evaluation(levels=levels, expected=expected, jpm=jpm, band=band,
                       potential_index=None if index is None else round(index, 4), potential=potential,
                       performance_score=perf_score, performance=performance, box=box, ready=ready,
                       missing=missing, detail=detail)
+
+
+def jpm_competencies(batteries: Iterable[str]) -> set[str]:
+    """The codes the JPM is taken over: the competencies of the JPM batteries that the bank can test
+    (one or more operational items)."""
+    return set(db.session.execute(
+        select(Competency.code).join(Battery, Competency.battery_id == Battery.id)
+        .where(Battery.code.in_(list(batteries)),
+               select(Item.id).where(Item.competency_id == Competency.id, Item.status == "operational").exists())
+    ).scalars())
 
 
 # ------------------------------------------------------------------------------ attempts used
@@ -506,6 +528,7 @@ def compute(settings: Optional[TalentSettings] = None, *, wave_id: Optional[int]
     cfg = with_defaults(settings.settings)
     competencies = {cid: (code, battery) for cid, code, battery in db.session.execute(
         select(Competency.id, Competency.code, Battery.code).join(Battery, Competency.battery_id == Battery.id))}
+    jpm_required = jpm_competencies(cfg["jpm_batteries"])
     cluster = func.coalesce(Unit.cluster, Agency.cluster)
     if wave_id is None:
         chosen = latest_attempts(approved_only=approved_only).subquery("chosen")
@@ -557,7 +580,7 @@ def compute(settings: Optional[TalentSettings] = None, *, wave_id: Optional[int]
         inserts, updates, current_pairs = [], [], []
         for user_id, attempt_id, wave, job_level, unit_cluster, latest_attempt in chunk:
             ev = evaluate(cfg, job_level=job_level, scores=sorted(scores.get(attempt_id, []), key=lambda s: s.competency),
-                          skp=ratings.get(user_id))
+                          skp=ratings.get(user_id), jpm_required=jpm_required)
             is_current = attempt_id == latest_attempt
             values = dict(user_id=user_id, wave_id=wave, attempt_id=attempt_id, settings_id=settings.id,
                           jpm=ev.jpm, band=ev.band, potential_index=ev.potential_index, potential=ev.potential,
@@ -738,7 +761,7 @@ def missing_labels(note: Optional[str]) -> list[str]:
 __all__ = [
     "BOX_GRID", "BOX_RECOMMENDATIONS", "DEFAULT_SETTINGS", "GRID", "GRID_COLUMNS", "GRID_ROWS",
     "TALENT_POOL", "ComputeReport", "Evaluation", "ScoreInput", "TalentError", "band_of", "box_of",
-    "compute", "ensure_settings", "evaluate", "import_skp", "job_person_match", "latest_attempts",
+    "compute", "ensure_settings", "evaluate", "import_skp", "job_person_match", "jpm_competencies", "latest_attempts",
     "performance_of", "potential_index", "potential_of", "readiness", "save_settings", "skp_score",
     "validate_settings", "with_defaults", "BANDS", "PERFORMANCE", "POTENTIAL",
 ]

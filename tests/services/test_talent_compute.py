@@ -163,3 +163,27 @@ def test_a_confirmed_override_counts_in_the_talent_map(world):
     placement = db.session.execute(select(TalentPlacement).where(TalentPlacement.user_id == user.id,
                                                                  TalentPlacement.is_current.is_(True))).scalar_one()
     assert before is not None and placement.jpm > jpm_before
+
+
+def test_a_short_test_that_measured_one_jpm_competency_gets_no_jpm(world):
+    """The JPM is taken over the JPM batteries' competencies the bank can test (operational items)."""
+    from assess.models import Item
+
+    comp, agency, wave = world["comp"], world["agency"], world["wave"]
+    for code in ("M.01", "M.02", "SK.01"):
+        db.session.add(Item(code=f"{code}-001", competency_id=comp[code], status="operational"))
+    db.session.add(Item(code="DL.01-001", competency_id=comp["DL.01"], status="operational"))
+    db.session.flush()
+    assert talent.jpm_competencies(["managerial", "sociocultural"]) == {"M.01", "M.02", "SK.01"}
+    short, full = make_participant(agency), make_participant(agency)
+    add_attempt(short, wave, {"M.01": (1.0, 4), "DL.01": (1.0, 4)}, comp)
+    add_attempt(full, wave, good_scores(level=3), comp)
+    talent.compute()
+    [p] = placements(short.id)
+    assert p.jpm is None and p.band is None and "jpm_incomplete" in p.note.split(",")
+    assert p.detail["jpm_not_measured"] == ["M.02", "SK.01"]
+    [q] = placements(full.id)
+    assert q.jpm == 100.0 and q.band == "optimal"
+    # A competency without operational items cannot be measured, so it is not required.
+    db.session.execute(Item.__table__.update().where(Item.code == "M.02-001").values(status="retired"))
+    assert talent.jpm_competencies(["managerial", "sociocultural"]) == {"M.01", "SK.01"}

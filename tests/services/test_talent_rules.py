@@ -183,3 +183,21 @@ def test_invalid_settings_are_refused_with_a_problem_per_key():
         talent.validate_settings(bad, batteries=batteries)
     assert set(error.value.problems) == {"bands_mapping", "potential_cuts", "readiness_levels"}
     assert talent.validate_settings(talent.DEFAULT_SETTINGS, batteries=batteries) == talent.with_defaults({})
+
+
+def test_a_jpm_over_some_of_the_required_competencies_is_no_jpm():
+    """One managerial competency out of the JPM's three is not a 100 %% match: no JPM, no band, says why."""
+    s = scores(M_01=("managerial", 1.0, 4), DL_01=("digital", 1.0, 4), BA_01=("berakhlak", 0.2, 3),
+               ES_01=("emerging", 0.5, 3))
+    required = {"M.01", "M.02", "SK.01"}
+    ev = talent.evaluate(talent.DEFAULT_SETTINGS, job_level="administrator", scores=s, skp=(2025, "baik", None),
+                         jpm_required=required)
+    assert ev.jpm is None and ev.band is None
+    assert "jpm_incomplete" in ev.note.split(",") and ev.detail["jpm_not_measured"] == ["M.02", "SK.01"]
+    assert ev.potential is not None  # the other axes are still placed from what was measured
+    full = s + scores(M_02=("managerial", 0.0, 3), SK_01=("sociocultural", 0.0, 3))
+    ev = talent.evaluate(talent.DEFAULT_SETTINGS, job_level="administrator", scores=full, skp=None,
+                         jpm_required=required)
+    assert ev.jpm == 100.0 and "jpm_incomplete" not in (ev.note or "")
+    # Without the list (a bank the service could not read) the old rule stands.
+    assert talent.evaluate(talent.DEFAULT_SETTINGS, job_level="administrator", scores=s, skp=None).jpm == 100.0

@@ -119,6 +119,15 @@ def test_report_explains_each_score(app, client, world, login):
     assert "<svg" in html and "JPM" in html and "R.01-001" in html
 
 
+def test_report_gives_no_jpm_when_the_attempt_missed_a_jpm_competency(app, client, world, login, make_competency):
+    login(world["asr1"])
+    url = f"/review/attempts/{world['attempts']['b']}"
+    assert "Job-person match (JPM)" in client.get(url).get_data(as_text=True)
+    make_competency("R.03", "mc", n=4, battery="managerial")  # the bank now tests a second managerial competency
+    html = client.get(url).get_data(as_text=True)
+    assert "tidak diukur: R.03" in html and "Job-person match (JPM)" not in html
+
+
 def test_four_eyes_override_and_audit(app, client, world, login):
     attempt = world["attempts"]["b"]
     login(world["asr1"])
