@@ -12,6 +12,7 @@ from assess.models import Agency, User, Wave
 from assess.review.forms import ConfirmForm, NoteForm, OverrideForm, RetestForm
 from assess.services import report, review
 from assess.services.review import QUEUE_STATES, FLAG_CODES, QueueFilters, ReviewError
+from assess.services.flags import PRECISION_CODES
 
 bp = Blueprint("review", __name__)
 
@@ -34,7 +35,7 @@ def queue():
     waves = db.session.execute(select(Wave).order_by(Wave.opens_at.desc())).scalars().all()
     agencies = db.session.execute(select(Agency).order_by(Agency.cluster, Agency.name)).scalars().all()
     return render_template("review/queue.html", page=page, f=filters, waves=waves, agencies=agencies,
-                           states=QUEUE_STATES, flag_codes=FLAG_CODES, form=NoteForm())
+                           states=QUEUE_STATES, flag_codes=FLAG_CODES, precision_codes=PRECISION_CODES, form=NoteForm())
 
 
 @bp.route("/bulk-approve", methods=["POST"])
@@ -75,7 +76,22 @@ def report_page(attempt_id: int):
     return render_template("review/report.html", case=case_, r=data, override=override, retest=RetestForm(),
                            assessors=assessors,
                            note=NoteForm(), confirm=ConfirmForm(), pending=pending, assessor=assessor,
-                           timeline=review.timeline(attempt_id), z90=report.Z90)
+                           timeline=review.timeline(attempt_id), z90=report.Z90,
+                           evidence=lambda value: _readable(value, {line.competency.id: line.competency.code
+                                                                    for line in data.lines}))
+
+
+def _readable(value, codes: dict) -> str:
+    """A flag's evidence as text, competencies by code rather than by database id."""
+    if isinstance(value, dict):
+        rest = ", ".join(f"{key}: {_readable(item, codes)}" for key, item in value.items() if key != "competency_id")
+        if "competency_id" in value:  # "R.01 (se: 0.8, n_items: 4)"
+            code = str(codes.get(value["competency_id"], value["competency_id"]))
+            return f"{code} ({rest})" if rest else code
+        return rest
+    if isinstance(value, list):
+        return "; ".join(_readable(item, codes) for item in value)
+    return str(value)
 
 
 @bp.route("/attempts/<int:attempt_id>/<action>", methods=["POST"])

@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Optional
 
 import numpy as np
+from scipy.stats import norm
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
@@ -18,6 +19,7 @@ from assess.models import Attempt, AttemptEvent, ItemVersion, Response, Score
 
 DEFAULTS = {
     "misfit_lz": -1.96,          # lz* below this: the answer pattern is unlikely under the model
+    "misfit_min_items": 10,      # lz* of one competency is judged alone only from this many items
     "rapid_share": 0.20,         # share of answers faster than the item's rapid threshold
     "rapid_fraction": 0.10,      # the item's threshold: this fraction of its median time ...
     "rapid_floor_ms": 1500,      # ... but at least this
@@ -29,6 +31,10 @@ DEFAULTS = {
     "reverse_gap": 2.0,          # |mean forward answer + mean reverse answer - 6|
     "reverse_min_items": 2,
 }
+# Notes on precision, not aberrance: shown with the flags but not counted (``ReviewCase.flag_count``),
+# so that a case with nothing but a wide interval (a short scale) is not "flagged" and can be
+# approved in bulk; the report's P(level wrong) already says how far to trust such a level.
+PRECISION_CODES = ("large_se",)
 INTEGRITY_KINDS = ("focus_lost", "page_hidden", "paste", "client_change", "takeover")
 
 
@@ -61,6 +67,34 @@ def rapid_thresholds(item_ids: list[int], t: dict) -> dict[int, float]:
     return out
 
 
+def _misfit(scores: list[Score], t: dict) -> list[dict]:
+    """Person-fit flags, with the multiplicity of a battery in mind (25 competencies, each tested at
+    α = 2.5 %, flag four attempts in five that fit the model perfectly well).
+
+    - The whole attempt: Stouffer's z = Σ lz* / √K over the K competencies with an lz*, against
+      ``misfit_lz``; short scales contribute here, where their noise averages out.
+    - One competency alone: only from ``misfit_min_items`` items (lz* of a 4-item scale is far from
+      normal), against ``misfit_lz`` Bonferroni-corrected for the number of such competencies.
+    """
+    fits = [s for s in scores if s.person_fit is not None]
+    if not fits:
+        return []
+    out = []
+    combined = sum(s.person_fit for s in fits) / np.sqrt(len(fits))
+    if combined < t["misfit_lz"]:
+        lowest = sorted(fits, key=lambda s: s.person_fit)[:5]
+        out.append(_flag("misfit", combined, t["misfit_lz"], combined_over=len(fits), lowest=[
+            {"competency_id": s.competency_id, "lz": round(float(s.person_fit), 2)} for s in lowest]))
+    long = [s for s in fits if s.n_items >= t["misfit_min_items"]]
+    if long:
+        cut = float(norm.ppf(norm.cdf(t["misfit_lz"]) / len(long)))
+        for s in long:
+            if s.person_fit < cut:
+                out.append(_flag("misfit", s.person_fit, round(cut, 3), competency_id=s.competency_id,
+                                 n_items=s.n_items, tested=len(long)))
+    return out
+
+
 def compute_flags(attempt: Attempt, scores: Optional[list[Score]] = None) -> list[dict]:
     t = thresholds()
     flags: list[dict] = []
@@ -71,12 +105,11 @@ def compute_flags(attempt: Attempt, scores: Optional[list[Score]] = None) -> lis
         .where(Response.attempt_id == attempt.id, Response.choice.is_not(None))
     ).all()
 
-    for score in scores:
-        if score.person_fit is not None and score.person_fit < t["misfit_lz"]:
-            flags.append(_flag("misfit", score.person_fit, t["misfit_lz"], competency_id=score.competency_id))
-        if score.n_items > 0 and score.se > t["max_se"]:
-            flags.append(_flag("large_se", score.se, t["max_se"], competency_id=score.competency_id,
-                               n_items=score.n_items))
+    flags += _misfit(scores, t)
+    wide = [s for s in scores if s.n_items > 0 and s.se > t["max_se"]]
+    if wide:  # one flag for the attempt, the competencies in its evidence
+        flags.append(_flag("large_se", max(s.se for s in wide), t["max_se"], competencies=[
+            {"competency_id": s.competency_id, "se": round(float(s.se), 3), "n_items": s.n_items} for s in wide]))
 
     timed = [(r, v) for r, v in rows if r.elapsed_ms is not None]
     if timed:

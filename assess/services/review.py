@@ -22,7 +22,7 @@ from assess.models import (
     Agency, Attempt, AuditLog, Review, ReviewCase, Score, Unit, User, Wave, utcnow,
 )
 from assess.services import audit
-from assess.services.flags import compute_flags
+from assess.services.flags import PRECISION_CODES, compute_flags
 
 REASON_CODES = ("measurement_error", "administration_problem", "additional_evidence", "misfit_confirmed", "other")
 FLAG_CODES = ("misfit", "rapid_guessing", "integrity_events", "straight_lining", "large_se", "reverse_inconsistency")
@@ -44,7 +44,7 @@ def refresh_case(attempt: Attempt, scores: Optional[list[Score]] = None) -> Revi
         case_ = ReviewCase(attempt_id=attempt.id, state="awaiting")
         db.session.add(case_)
     case_.flags = flags
-    case_.flag_count = len(flags)
+    case_.flag_count = sum(1 for f in flags if f["code"] not in PRECISION_CODES)
     db.session.flush()
     return case_
 

@@ -93,6 +93,31 @@ def test_scoring_opens_a_case_with_flags_and_evidence(app, world):
         assert cases[world["attempts"]["b"]].flag_count == 0
 
 
+def test_a_wide_interval_is_a_note_not_a_flag(app, client, world, login):
+    """Large SEs (short scales) show once per attempt, name the competencies, and do not make the
+    case flagged: it can still be approved in bulk."""
+    from types import SimpleNamespace
+
+    from assess.models import Attempt
+    from assess.services import review
+
+    attempt_id = world["attempts"]["b"]
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        wide = [SimpleNamespace(competency_id=world["mc"], person_fit=0.1, n_items=4, se=0.8),
+                SimpleNamespace(competency_id=world["mc"], person_fit=-0.2, n_items=4, se=0.7)]
+        case_ = review.refresh_case(attempt, scores=wide)
+        [note] = case_.flags
+        assert note["code"] == "large_se" and note["value"] == 0.8 and len(note["evidence"]["competencies"]) == 2
+        assert case_.flag_count == 0
+        db.session.commit()
+    login(world["asr1"])
+    html = client.get(f"/review/attempts/{attempt_id}").get_data(as_text=True)
+    assert "competencies: R.01 (se: 0.8, n_items: 4); R.01 (se: 0.7, n_items: 4)" in html
+    assert '"competency_id": ' not in html  # no raw JSON with database ids
+    assert "Peserta B<" not in client.get("/review/?state=flagged").get_data(as_text=True)
+
+
 def test_queue_excludes_own_agency_and_sorts_flags_first(app, client, world, login):
     login(world["asr1"])
     page = client.get("/review/").get_data(as_text=True)
