@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from assess.forms_i18n import AppForm, SubForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField, DateTimeLocalField, FieldList, FloatField, Form, FormField, IntegerField, SelectField,
+    BooleanField, DateTimeLocalField, FieldList, FloatField, FormField, IntegerField, SelectField,
     SelectMultipleField, StringField, SubmitField, TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -35,7 +35,7 @@ class DecimalField(FloatField):
         super().process_formdata(valuelist)
 
 
-class SectionForm(Form):
+class SectionForm(SubForm):
     """One part of a test: a competency and how its items are chosen."""
 
     competency = SelectField(_l("Competency"), coerce=str, validate_choice=False)
@@ -88,7 +88,7 @@ class SectionForm(Form):
         self.time_limit.data = s.time_limit_minutes
 
 
-class SpecForm(FlaskForm):
+class SpecForm(AppForm):
     code = StringField(_l("Code"), validators=[InputRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
     instructions = TextAreaField(_l("Instructions for participants"), validators=[Optional(), Length(max=20000)],
@@ -143,13 +143,13 @@ class SpecForm(FlaskForm):
         return loose
 
 
-class SpecActionForm(FlaskForm):
+class SpecActionForm(AppForm):
     """Validate, activate, deactivate, copy: buttons with a CSRF token."""
 
     submit = SubmitField(_l("Go"))
 
 
-class WaveForm(FlaskForm):
+class WaveForm(AppForm):
     code = StringField(_l("Code"), validators=[InputRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
     spec_id = SelectField(_l("Test specification"), coerce=str, validate_choice=False,
@@ -171,38 +171,38 @@ class WaveForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class EnrolRuleForm(FlaskForm):
+class EnrolRuleForm(AppForm):
     submit = SubmitField(_l("Enrol by rule"))
 
 
-class EnrolUploadForm(FlaskForm):
+class EnrolUploadForm(AppForm):
     file = FileField(_l("CSV or XLSX file of NIPs"), validators=[FileRequired(message=_l("Choose a file."))])
     submit = SubmitField(_l("Upload and enrol"))
 
 
-class ExtraMinutesForm(FlaskForm):
+class ExtraMinutesForm(AppForm):
     extra_minutes = IntegerField(_l("Extra minutes"), validators=[InputRequired(), NumberRange(0, MAX_EXTRA_MINUTES)])
     submit = SubmitField(_l("Save"))
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(AppForm):
     minutes = IntegerField(_l("Minutes"), validators=[InputRequired(), NumberRange(1, MAX_INTERVENTION_MINUTES)])
     reason = StringField(_l("Reason"), validators=[InputRequired(), Length(min=5, max=500)])
     submit = SubmitField(_l("Extend time"))
 
 
-class PauseForm(FlaskForm):
+class PauseForm(AppForm):
     reason = StringField(_l("Reason"), validators=[Length(max=500)])
 
 
-class WavePauseForm(FlaskForm):
+class WavePauseForm(AppForm):
     agency = SelectField(_l("Agency"), coerce=str, validate_choice=False)
     reason = StringField(_l("Reason"), validators=[Length(max=500)])
     pause = SubmitField(_l("Pause running tests"))
     resume = SubmitField(_l("Resume paused tests"))
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(AppForm):
     minutes = IntegerField(_l("Minutes from now"), validators=[InputRequired(), NumberRange(1, MAX_INTERVENTION_MINUTES)])
     reason = StringField(_l("Reason"), validators=[InputRequired(), Length(min=5, max=500)])
     section = SelectField(_l("Return the participant to"), coerce=str, validate_choice=False)

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from assess.forms_i18n import AppForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField,
@@ -44,7 +44,7 @@ def _show(value: Any) -> str:
     return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-class ItemForm(FlaskForm):
+class ItemForm(AppForm):
     """One item: content, scoring and IRT parameters. Checked by the bank's own validator."""
 
     competency = SelectField(_l("Competency"), validate_choice=False)
@@ -145,12 +145,12 @@ for _n in range(1, N_OPTIONS + 1):
     setattr(ItemForm, f"score_{_n}", SelectField(_l("Score of option %(n)d", n=_n), choices=SCORE_CHOICES))
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(AppForm):
     to_status = HiddenField(validators=[InputRequired()])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=1000)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(AppForm):
     file = FileField(_l("Bank file"), validators=[FileRequired(_l("Choose a file."))],
                      description=_l(".xlsx or .csv (one row per item), .yaml (one competency), or .zip "
                                     "(a bank folder, or a QTI 3.0 / 2.x package)"))
@@ -160,11 +160,11 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
-class CalibrationForm(FlaskForm):
+class CalibrationForm(AppForm):
     min_responses = IntegerField(_l("Minimum responses per item"), default=50,
                                  validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
     submit = SubmitField(_l("Start calibration"))
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(AppForm):
     submit = SubmitField(_l("Accept the selected parameters as new versions"))

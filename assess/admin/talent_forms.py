@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from assess.forms_i18n import AppForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField, FloatField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField,
@@ -44,7 +44,7 @@ def _clusters(blank=None):
     return ([("", blank)] if blank is not None else []) + choices
 
 
-class AgencyForm(FlaskForm):
+class AgencyForm(AppForm):
     code = StringField(_l("Code"), validators=[InputRequired(), Length(max=32)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=200)])
@@ -60,7 +60,7 @@ class AgencyForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class UnitForm(FlaskForm):
+class UnitForm(AppForm):
     code = StringField(_l("Code"), validators=[InputRequired(), Length(max=32)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
     echelon = StringField(_l("Echelon"), validators=[Optional(), Length(max=20)], description=_l("For example Eselon I."))
@@ -79,31 +79,31 @@ class UnitForm(FlaskForm):
         self.parent.choices = [("", _l("None"))] + [(str(u.id), f"{u.code} · {u.name}") for u in units]
 
 
-class ClusterForm(FlaskForm):
+class ClusterForm(AppForm):
     name_id = StringField(_l("Name in Indonesian"), validators=[InputRequired(), Length(max=200)])
     name_en = StringField(_l("Name in English"), validators=[InputRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
     submit = SubmitField(_l("Save"))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     file = FileField(_l("File (.csv or .xlsx)"), validators=[FileRequired()])
     dry_run = BooleanField(_l("Check only (write nothing)"))
     submit = SubmitField(_l("Import"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A POST with only the CSRF token (delete, revoke ...)."""
 
     submit = SubmitField(_l("Confirm"))
 
 
-class ComputeForm(FlaskForm):
+class ComputeForm(AppForm):
     wave = SelectField(_l("Wave"), choices=[], validate_choice=False)
     submit = SubmitField(_l("Compute the talent map"))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(AppForm):
     name = StringField(_l("Name of the system"), validators=[InputRequired(), Length(max=120)],
                        description=_l("For example SI-ASN BKN."))
     days = SelectField(_l("Valid for"), choices=[("90", _l("90 days")), ("365", _l("one year")), ("", _l("no expiry"))])
@@ -113,7 +113,7 @@ class TokenForm(FlaskForm):
 def settings_form(batteries):
     """The settings form: one field per job level, battery and predikat (the bank decides which)."""
 
-    class SettingsForm(FlaskForm):
+    class SettingsForm(AppForm):
         band_set = RadioField(_l("Bands used"), choices=[
             ("mapping", _l("Mapping: Optimal / Cukup Optimal / Kurang Optimal")),
             ("selection", _l("Selection: MS / MMS / KMS"))])
@@ -149,7 +149,7 @@ def settings_form(batteries):
 
 
 def scheme_form():
-    class SchemeForm(FlaskForm):
+    class SchemeForm(AppForm):
         code = StringField(_l("Code"), validators=[InputRequired(), Length(max=40)])
         name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
         movers = IntegerField(_l("Planned movers"), validators=[Optional(), NumberRange(min=0)],

@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from assess.forms_i18n import AppForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from assess.services.identity import NipError, parse_nip
 
 
-class ParticipantLoginForm(FlaskForm):
+class ParticipantLoginForm(AppForm):
     nip = StringField(
         _l("NIP"), validators=[DataRequired(message=_l("Enter your NIP."))],
         description=_l("18 digits, without spaces"),
@@ -25,7 +25,7 @@ class ParticipantLoginForm(FlaskForm):
             raise ValidationError(str(error.message)) from None
 
 
-class StaffLoginForm(FlaskForm):
+class StaffLoginForm(AppForm):
     username = StringField(
         _l("Username"), validators=[DataRequired(message=_l("Enter your username.")), Length(max=64)],
         render_kw={"autocomplete": "username"},
@@ -37,5 +37,5 @@ class StaffLoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(AppForm):
     submit = SubmitField(_l("Sign out"))

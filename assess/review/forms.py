@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from assess.forms_i18n import AppForm
 from wtforms import HiddenField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -12,12 +12,12 @@ REASONS = [
 ]
 
 
-class NoteForm(FlaskForm):
+class NoteForm(AppForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Save"))
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(AppForm):
     competency_id = SelectField(_l("Competency"), coerce=int)
     new_level = SelectField(_l("Level that should count"), coerce=int, choices=[(i, str(i)) for i in range(1, 6)])
     reason_code = SelectField(_l("Reason"), choices=REASONS)
@@ -25,13 +25,13 @@ class OverrideForm(FlaskForm):
     submit = SubmitField(_l("Request override"))
 
 
-class RetestForm(FlaskForm):
+class RetestForm(AppForm):
     reason_code = SelectField(_l("Reason"), choices=REASONS)
     reason_text = TextAreaField(_l("Explanation"), validators=[DataRequired(message=_l("Explain why a re-test is needed.")), Length(max=2000)])
     submit = SubmitField(_l("Request a re-test"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     accept = HiddenField()
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Send"))

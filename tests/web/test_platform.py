@@ -156,3 +156,15 @@ def test_gunicorn_workers_get_one_blas_thread_unless_the_operator_says_otherwise
             "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == [expected, "1"]
+
+
+def test_form_field_errors_speak_the_pages_language(client, make_user, login):
+    """WTForms ships no Indonesian: its own messages (required, number range, choice) come from our catalog."""
+    login(make_user("admin"))
+    html = client.post("/admin/orgs/agencies/new", data={"code": "", "name": "", "kind": "lpnk", "cluster": "9"}) \
+        .get_data(as_text=True)
+    assert "Kolom ini wajib diisi." in html and "Pilihan tidak valid." in html
+    assert "This field is required." not in html and "Not a valid choice" not in html
+    client.get("/lang/en")
+    html = client.post("/admin/orgs/agencies/new", data={"code": "", "name": "", "kind": "lpnk"}).get_data(as_text=True)
+    assert "This field is required." in html and "Kolom ini wajib diisi." not in html
