@@ -348,11 +348,23 @@ def close_attempt(attempt_id: int, status: str) -> bool:
         return False
     attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
     scores = scoring.score_attempt(attempt)
+    count_exposure(attempt)
     log_event(attempt, status)
     from assess.services import review
 
     review.refresh_case(attempt, scores)
     return True
+
+
+def count_exposure(attempt: Attempt) -> None:
+    """Add one to the exposure count of every item the closed attempt was given (answered or not;
+    an adaptive part's items as administered). Once per attempt, as it closes: counting at delivery
+    would lock the most informative items' rows on every adaptive step of every participant."""
+    ids = sorted({entry["item_id"] for section in (attempt.form or {}).get("sections", [])
+                  for entry in section.get("items", [])})
+    if ids:  # one statement, rows in key order: concurrent closes queue rather than deadlock
+        db.session.execute(update(Item).where(Item.id.in_(ids)).values(exposure_count=Item.exposure_count + 1)
+                           .execution_options(synchronize_session=False))
 
 
 def expire_if_due(attempt: Attempt) -> bool:

@@ -130,6 +130,14 @@ def test_submit_twice_gives_one_submission_and_one_score(app, client, setup):
         assert events.count("submitted") == 1
         assert db.session.scalar(select(func.count()).select_from(Score).where(Score.attempt_id == attempt_id)) == 2
     assert "selesai" in client.get(f"/me/attempts/{attempt_id}/finished").get_data(as_text=True).lower()
+    with app.app_context():  # exposure: each item given counts once, as the attempt closed (not at the 2nd submit)
+        from assess.models import Item
+
+        form = db.session.get(Attempt, attempt_id).form
+        given = {e["item_id"] for section in form["sections"] for e in section["items"]}
+        counts = dict(db.session.execute(select(Item.id, Item.exposure_count)).all())
+        assert len(given) == 10 and {i for i, n in counts.items() if n} == given
+        assert set(counts[i] for i in given) == {1}
 
 
 def test_whole_fixed_flow_without_javascript_and_scores_match_the_engine(app, client, setup):
