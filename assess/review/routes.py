@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from assess.auth.access import admin_required, assessor_required
 from assess.extensions import db
 from assess.models import Agency, User, Wave
-from assess.review.forms import ConfirmForm, NoteForm, OverrideForm, RetestForm
+from assess.review.forms import REASONS, ConfirmForm, NoteForm, OverrideForm, RetestForm
 from assess.services import report, review
 from assess.services.review import QUEUE_STATES, FLAG_CODES, QueueFilters, ReviewError
 from assess.services.flags import PRECISION_CODES
@@ -76,7 +76,10 @@ def report_page(attempt_id: int):
     return render_template("review/report.html", case=case_, r=data, override=override, retest=RetestForm(),
                            assessors=assessors,
                            note=NoteForm(), confirm=ConfirmForm(), pending=pending, assessor=assessor,
-                           timeline=review.timeline(attempt_id), z90=report.Z90,
+                           timeline=review.timeline(attempt_id), z90=report.Z90, reason_labels=dict(REASONS),
+                           competency_names={line.competency.id: f"{line.competency.code} "
+                                             f"{line.competency.name_id if str(get_locale()) == 'id' else line.competency.name_en}"
+                                             for line in data.lines},
                            evidence=lambda value: _readable(value, {line.competency.id: line.competency.code
                                                                     for line in data.lines}))
 

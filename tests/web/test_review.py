@@ -170,6 +170,11 @@ def test_four_eyes_override_and_audit(app, client, world, login):
         assert review.state == "pending" and review.old_level == level
     second = app.test_client()
     login(world["asr2"], c=second)
+    waiting = second.get(f"/review/attempts/{attempt}").get_data(as_text=True)
+    box = waiting[waiting.index("alert-warning"):][:600]
+    # the second assessor sees which competency, in words: not "override → level 5 · additional_evidence"
+    assert "Penggantian level</strong> R.01 Kompetensi R.01 → level" in box
+    assert "Bukti tambahan (wawancara, portofolio)" in box and "additional_evidence" not in box
     second.post(f"/review/attempts/{attempt}/confirm", data={"note": "setuju"})
     with app.app_context():
         review = db.session.execute(select(Review).where(Review.attempt_id == attempt)).scalar_one()
@@ -181,7 +186,7 @@ def test_four_eyes_override_and_audit(app, client, world, login):
         actions = [a.action for a in db.session.execute(select(AuditLog).where(AuditLog.target_id == str(attempt))).scalars()]
         assert actions == ["review.override", "review.confirm"]
     html = second.get(f"/review/attempts/{attempt}").get_data(as_text=True)
-    assert "review.override" in html and "review.confirm" in html
+    assert "Penggantian level" in html and "Dikonfirmasi asesor kedua" in html  # the timeline in words
 
 
 def test_retest_voids_the_attempt_after_confirmation(app, client, world, login):
