@@ -85,7 +85,7 @@ def bank_item_new():
                 db.session.commit()
                 flash(_("Item %(c)s created as a draft.", c=item.code), "success")
                 return redirect(url_for("admin.bank_item", item_id=item.id))
-    return render_template("admin/bank/edit.html", form=form, item=None), 200 if request.method == "GET" else 422
+    return render_template("admin/bank/edit.html", form=form, item=None, statuses=authoring.STATUS_LABELS), 200 if request.method == "GET" else 422
 
 
 @bp.route("/bank/items/<int:item_id>")
@@ -124,7 +124,7 @@ def bank_item_edit(item_id: int):
             else:
                 flash(_("Saved as version %(v)d of %(c)s.", v=version.version, c=item.code), "success")
             return redirect(url_for("admin.bank_item", item_id=item.id))
-    return render_template("admin/bank/edit.html", form=form, item=item), 200 if request.method == "GET" else 422
+    return render_template("admin/bank/edit.html", form=form, item=item, statuses=authoring.STATUS_LABELS), 200 if request.method == "GET" else 422
 
 
 @bp.route("/bank/items/<int:item_id>/status", methods=["POST"])

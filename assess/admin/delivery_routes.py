@@ -200,7 +200,8 @@ def _wave_choices(form: WaveForm, wave: Wave | None) -> None:
         (str(s.id), f"{s.code} · {s.name}" + ("" if s.is_active else f" ({_('inactive')})"))
         for s in db.session.execute(active.order_by(TestSpec.code)).scalars()]
     agencies = db.session.execute(select(Agency).order_by(Agency.cluster, Agency.code)).scalars().all()
-    form.agency_ids.choices = [(a.id, f"{a.code} · {a.name} ({_('cluster')} {a.cluster})") for a in agencies]
+    form.agency_ids.choices = [(a.id, "%s · %s (%s)" % (a.code, a.name, _("cluster %(n)s", n=a.cluster)))
+                               for a in agencies]
     units: dict[str, list] = {}
     for unit, agency_code in db.session.execute(
         select(Unit, Agency.code).join(Agency, Unit.agency_id == Agency.id).order_by(Agency.code, Unit.code)

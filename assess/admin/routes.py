@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from assess.auth.access import admin_required
 from assess.extensions import db
 from assess.models import Agency, AuditLog, Battery, Competency, Item, Unit, User
+from assess.services.bank_authoring import STATUS_LABELS
 
 bp = Blueprint("admin", __name__)
 
@@ -44,7 +45,8 @@ def dashboard():
         "participants": db.session.scalar(select(func.count(User.id)).where(User.role == "participant")),
         "items": db.session.scalar(select(func.count(Item.id))),
     }
-    return render_template("admin/dashboard.html", clusters=clusters, bank=bank, totals=totals)
+    return render_template("admin/dashboard.html", clusters=clusters, bank=bank, totals=totals,
+                           statuses=STATUS_LABELS)
 
 
 @bp.route("/audit")

@@ -164,7 +164,7 @@ def talent_settings():
     latest = talent.latest_settings()
     Form = settings_form(batteries)
     form = Form(data=_settings_data(latest.settings if latest else {}, batteries)) if request.method == "GET" else Form()
-    form.jpm_batteries.choices = [(b.code, b.name_id) for b in batteries]
+    form.jpm_batteries.choices = [(b.code, b.name_id if str(get_locale()) == 'id' else b.name_en) for b in batteries]
     if form.validate_on_submit():
         try:
             row = talent.save_settings(_settings_doc(form, batteries), actor=current_user, note=form.note.data)

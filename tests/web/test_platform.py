@@ -168,3 +168,13 @@ def test_form_field_errors_speak_the_pages_language(client, make_user, login):
     client.get("/lang/en")
     html = client.post("/admin/orgs/agencies/new", data={"code": "", "name": "", "kind": "lpnk"}).get_data(as_text=True)
     assert "This field is required." in html and "Kolom ini wajib diisi." not in html
+
+
+def test_admin_pages_name_statuses_and_clusters_in_words(client, make_user, make_agency, make_competency, login):
+    make_competency("W.01", "mc", n=2)
+    make_agency("AGX", cluster=3)
+    login(make_user("admin"))
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "Operasional" in dashboard and "<td>operational</td>" not in dashboard
+    new_wave = client.get("/admin/waves/new").get_data(as_text=True)
+    assert "(klaster 3)" in new_wave and "(cluster 3)" not in new_wave
