@@ -327,3 +327,18 @@ def test_a_question_page_is_light_and_its_static_files_are_cached_for_good(app, 
         assert "no-store" not in response.headers["Cache-Control"]
         total += len(body)
     assert total < 400_000  # Bootstrap's CSS and JS, our own CSS and script: once per browser
+
+
+def test_go_to_question_lands_on_that_question_of_a_one_page_part(app, client, setup):
+    """From a part's review page, "Ke soal 3" of a part shown on one page scrolls to question 3."""
+    attempt_id = start(client, setup["wave"])
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempt.form["current"] = 1  # the Likert part, all four statements on one page
+        from sqlalchemy.orm.attributes import flag_modified
+        flag_modified(attempt, "form")
+        db.session.commit()
+    review = client.get(f"/me/attempts/{attempt_id}/s/1/review").get_data(as_text=True)
+    assert f'href="/me/attempts/{attempt_id}/s/1/q/2#soal-3"' in review
+    page = client.get(f"/me/attempts/{attempt_id}/s/1/q/2").get_data(as_text=True)
+    assert page.count('id="soal-') == 4 and 'id="soal-3"' in page
