@@ -193,12 +193,13 @@ def register_hooks(app: Flask) -> None:
         return response
 
     from assess.services.rendering import render_inline, render_markdown
-    from assess.services.timefmt import local_datetime, zone_abbreviation
+    from assess.services.timefmt import detail_value, local_datetime, zone_abbreviation
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["markdown_inline"] = render_inline
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["zone"] = zone_abbreviation
+    app.jinja_env.filters["detail_value"] = detail_value
 
     @app.context_processor
     def inject_globals():

@@ -20,3 +20,20 @@ def local_datetime(value: datetime | None, zone: str = "Asia/Jakarta", fmt: str 
         return ""
     local = value.astimezone(ZoneInfo(zone))
     return f"{format_datetime(local, fmt, tzinfo=ZoneInfo(zone), locale=str(get_locale()))} {zone_abbreviation(zone)}"
+
+
+def detail_value(value, zone: str = "Asia/Jakarta") -> str:
+    """A value of an event's detail as people read it: a stored UTC timestamp in the wave's zone,
+    yes/no for a flag, anything else as it is."""
+    from flask_babel import gettext as _
+
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return local_datetime(moment, zone, "d MMM y, HH:mm:ss")
+    return "—" if value is None else str(value)

@@ -264,3 +264,14 @@ def test_a_wave_resume_that_meets_a_change_made_meanwhile_resumes_nothing(app, m
         assert db.session.get(Attempt, ids[0]).paused_at is not None  # rolled back: still paused
         assert not db.session.execute(select(AttemptEvent).where(AttemptEvent.kind == "admin_resume")).first()
         assert wave_service.resume_wave(db.session.get(Wave, wave)) == 2  # the admin reloads and tries again
+
+
+def test_the_attempt_page_shows_event_details_in_the_waves_time(app, running):
+    """A resume's new deadline reads as local time (WIB), not as a stored UTC string."""
+    attempt_id, admin = running["attempt"], running["admin"]
+    url = f"/admin/waves/{running['wave']}/attempts/{attempt_id}"
+    assert admin.post(f"{url}/pause", data={"reason": "Pemeriksaan ruangan"}).status_code == 302
+    assert admin.post(f"{url}/resume", data={}).status_code == 302
+    html = admin.get(url).get_data(as_text=True)
+    detail = html[html.index("new_deadline</span>: "):][:80]
+    assert "WIB" in detail and "+00:00" not in html
