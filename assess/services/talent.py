@@ -16,8 +16,9 @@ The rules (DOMAIN.md; every "assumption" there is a setting here, versioned in T
 - **IKN readiness**: digital literacy and BerAKHLAK (mean level of their scored competencies) at
   or above set levels, and a band that is not Kurang Optimal. Missing data gives "unknown" (None).
 
-Placements use each participant's latest submitted or expired attempt (``latest_attempts``);
-every placement records the settings version it was computed with.
+Placements use each participant's latest submitted or expired attempt (``latest_attempts``), an
+attempt that measured every JPM competency before a later one that did not; every placement records
+the settings version it was computed with.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from assess.extensions import db
 from assess.models import (
@@ -453,11 +454,13 @@ def evaluate(settings: Mapping, *, job_level: Optional[str], scores: Sequence[Sc
 def jpm_competencies(batteries: Iterable[str]) -> set[str]:
     """The codes the JPM is taken over: the competencies of the JPM batteries that the bank can test
     (one or more operational items)."""
-    return set(db.session.execute(
-        select(Competency.code).join(Battery, Competency.battery_id == Battery.id)
-        .where(Battery.code.in_(list(batteries)),
-               select(Item.id).where(Item.competency_id == Competency.id, Item.status == "operational").exists())
-    ).scalars())
+    return set(db.session.execute(_jpm_competencies(batteries, Competency.code)).scalars())
+
+
+def _jpm_competencies(batteries: Iterable[str], column):
+    return (select(column).join(Battery, Competency.battery_id == Battery.id)
+            .where(Battery.code.in_(list(batteries)),
+                   select(Item.id).where(Item.competency_id == Competency.id, Item.status == "operational").exists()))
 
 
 # ------------------------------------------------------------------------------ attempts used
@@ -465,16 +468,29 @@ FINISHED = ("submitted", "expired")
 APPROVED_STATES = ("approved", "overridden")  # ReviewCase states: signed off by assessors
 
 
-def latest_attempts(*, wave_id: Optional[int] = None, approved_only: bool = False):
+def latest_attempts(*, wave_id: Optional[int] = None, approved_only: bool = False,
+                    jpm_batteries: Optional[Iterable[str]] = None):
     """One row per participant (attempt_id, user_id, wave_id): their latest scored, submitted or
     expired attempt (never a void one), optionally within one wave.
 
+    An attempt that measured every JPM competency (``jpm_competencies``; the JPM batteries of the
+    settings in force unless given) comes before a later one that did not: a short follow-up test
+    of a few competencies must not push a participant's complete mapping out of the talent map.
     ``approved_only`` keeps only attempts an assessor approved or overrode (the one line below).
     """
+    if jpm_batteries is None:
+        latest = latest_settings()
+        jpm_batteries = with_defaults(latest.settings if latest else None)["jpm_batteries"]
+    required = _jpm_competencies(jpm_batteries, Competency.id)
+    n_required = select(func.count()).select_from(required.subquery()).scalar_subquery()
+    measured = (select(func.count(Score.id)).where(Score.attempt_id == Attempt.id, Score.competency_id.in_(required))
+                .scalar_subquery())
+    complete = case((measured >= n_required, 1), else_=0)
     query = (
         select(Attempt.id.label("attempt_id"), Attempt.user_id.label("user_id"), Attempt.wave_id.label("wave_id"),
                func.row_number().over(partition_by=Attempt.user_id,
-                                      order_by=(Attempt.submitted_at.desc().nulls_last(), Attempt.id.desc())).label("rn"))
+                                      order_by=(complete.desc(), Attempt.submitted_at.desc().nulls_last(),
+                                                Attempt.id.desc())).label("rn"))
         .where(Attempt.status.in_(FINISHED), Attempt.scored_at.is_not(None))
     )
     if wave_id is not None:
@@ -531,11 +547,12 @@ def compute(settings: Optional[TalentSettings] = None, *, wave_id: Optional[int]
     jpm_required = jpm_competencies(cfg["jpm_batteries"])
     cluster = func.coalesce(Unit.cluster, Agency.cluster)
     if wave_id is None:
-        chosen = latest_attempts(approved_only=approved_only).subquery("chosen")
+        chosen = latest_attempts(approved_only=approved_only, jpm_batteries=cfg["jpm_batteries"]).subquery("chosen")
         latest_column = chosen.c.attempt_id
     else:
-        chosen = latest_attempts(wave_id=wave_id, approved_only=approved_only).subquery("chosen")
-        latest_all = latest_attempts(approved_only=approved_only).subquery("latest_all")
+        chosen = latest_attempts(wave_id=wave_id, approved_only=approved_only,
+                                 jpm_batteries=cfg["jpm_batteries"]).subquery("chosen")
+        latest_all = latest_attempts(approved_only=approved_only, jpm_batteries=cfg["jpm_batteries"]).subquery("latest_all")
         latest_column = latest_all.c.attempt_id
     query = (select(chosen.c.user_id, chosen.c.attempt_id, chosen.c.wave_id, User.job_level, cluster, latest_column)
              .join(User, User.id == chosen.c.user_id)

@@ -187,3 +187,23 @@ def test_a_short_test_that_measured_one_jpm_competency_gets_no_jpm(world):
     # A competency without operational items cannot be measured, so it is not required.
     db.session.execute(Item.__table__.update().where(Item.code == "M.02-001").values(status="retired"))
     assert talent.jpm_competencies(["managerial", "sociocultural"]) == {"M.01", "SK.01"}
+
+
+def test_a_later_short_test_does_not_push_out_a_complete_mapping(world):
+    from assess.models import Item
+
+    comp, agency, wave = world["comp"], world["agency"], world["wave"]
+    for code in ("M.01", "M.02", "SK.01"):
+        db.session.add(Item(code=f"{code}-001", competency_id=comp[code], status="operational"))
+    db.session.flush()
+    user = make_participant(agency)
+    full = add_attempt(user, wave, good_scores(level=3), comp, hours_ago=48)
+    add_attempt(user, make_wave("W2"), {"M.01": (2.0, 5), "DL.01": (1.0, 4)}, comp, hours_ago=1)  # later, partial
+    talent.compute()
+    [p] = [p for p in placements(user.id) if p.is_current]
+    assert p.attempt_id == full.id and p.jpm == 100.0
+    # A later complete attempt does replace it.
+    newer = add_attempt(user, wave, good_scores(level=2), comp, hours_ago=0.5)
+    talent.compute()
+    [p] = [p for p in placements(user.id) if p.is_current]
+    assert p.attempt_id == newer.id
