@@ -116,6 +116,10 @@ def bank_export(path: Path, fmt: str | None, competencies: tuple[str, ...], forc
     from assess.services import audit, bank
 
     directory = (fmt or "yaml") == "yaml" and path.suffix.lower() not in (".csv", ".xlsx", ".zip")
+    if not directory and (path.is_dir() or str(path).endswith(("/", "\\")) or not path.suffix):
+        # a folder for a one-file format: the file goes inside it, named for its format
+        path = path / f"bank.{ {'csv': 'csv', 'xlsx': 'xlsx', 'qti': 'zip'}[fmt] }"
+        path.parent.mkdir(parents=True, exist_ok=True)
     if directory and path.exists() and any(path.iterdir()) and not force:
         raise click.ClickException(f"{path} is not empty; use --force to overwrite its bank files")
     unknown = set(competencies) - set(db.session.execute(db.select(Competency.code)).scalars())
@@ -179,8 +183,11 @@ def bank_exposure(code: str, target: float, max_items: int, min_items: int, se_t
     if len(items) <= max_items:
         raise click.ClickException(f"{code} has {len(items)} operational items: exposure control needs more than --max-items ({max_items})")
     bank = scoring.bank_of([item.current for item in items])
-    result = sympson_hetter(bank, target, min_items=min_items, max_items=max_items, se_target=se_target,
-                            randomesque=3, rng=np.random.default_rng(seed))
+    try:
+        result = sympson_hetter(bank, target, min_items=min_items, max_items=max_items, se_target=se_target,
+                                randomesque=3, rng=np.random.default_rng(seed))
+    except ValueError as error:  # an unreachable target, a bad rule: one line, no traceback
+        raise click.ClickException(f"{code}: {error}") from None
     for item, k in zip(items, result.k):
         item.exposure_k = float(k)
     audit.record("bank.exposure", actor_label="cli", target=competency,

@@ -274,3 +274,11 @@ def test_cli_export_and_import_round_trip(app, runner, tmp_path):
         assert check.exit_code == 0 and "would import no changes" in check.output, (target, check.output)
     refused = runner.invoke(args=["bank", "export", str(tmp_path / "out")])
     assert refused.exit_code != 0 and "not empty" in refused.output
+    # A folder with a one-file format (as the README writes it): the file goes inside, named for it.
+    (tmp_path / "existing").mkdir()
+    for folder, fmt, name in (("existing", "csv", "bank.csv"), ("new/", "xlsx", "bank.xlsx"), ("q", "qti", "bank.zip")):
+        result = runner.invoke(args=["bank", "export", str(tmp_path / folder), "--format", fmt])
+        assert result.exit_code == 0, result.output
+        written = tmp_path / folder.rstrip("/") / name
+        check = runner.invoke(args=["bank", "import", str(written), "--dry-run"])
+        assert check.exit_code == 0 and "would import no changes" in check.output, (folder, check.output)

@@ -85,3 +85,6 @@ def test_exposure_command_sets_sympson_hetter_parameters(runner, app, make_compe
     assert min(ks) < 1.0 and all(0 < k <= 1 for k in ks)  # the most informative items are throttled
     too_few = runner.invoke(args=["bank", "exposure", "--competency", "X.01", "--max-items", "40"])
     assert too_few.exit_code != 0 and "needs more than" in too_few.output
+    unreachable = runner.invoke(args=["bank", "exposure", "--competency", "X.01", "--target", "0.1", "--max-items", "8"])
+    assert unreachable.exit_code == 1 and "unreachable" in unreachable.output  # one line, not a traceback
+    assert unreachable.exception is None or isinstance(unreachable.exception, SystemExit)
