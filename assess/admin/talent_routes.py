@@ -225,6 +225,8 @@ def talent_export():
     if fmt not in ("xlsx", "csv"):
         abort(400)
     filters = reports.Filters.from_args(request.args)
+    if filters.unread(request.args):  # e.g. cluster=9: refuse rather than export everyone
+        abort(400)
     settings = reports.settings_for(filters)
     rows = exports.count_people(filters, settings.id if settings else None)
     exports.record_export(fmt, filters, settings, rows, actor=current_user)

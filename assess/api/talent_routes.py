@@ -55,7 +55,16 @@ def _filters() -> tuple[reports.Filters, dict]:
         filters.wave_id = db.session.scalar(select(Wave.id).where(Wave.code == args["wave"])) or -1
     if args.get("job_level") and filters.job_level is None:
         problems["job_level"] = "unknown job level"
+    for name in filters.unread({k: args.get(k) for k in ("unit", "version")}):  # must not widen the scope
+        problems[name] = f"{name} must be a whole number"
     return filters, problems
+
+
+def _whole(raw: str | None, default: int) -> int | None:
+    """A query-string integer: the default when absent, None when not a whole number."""
+    if raw is None or raw == "":
+        return default
+    return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 12 else None
 
 
 def _audit(action: str, detail: dict) -> None:
@@ -70,10 +79,12 @@ def _audit(action: str, detail: dict) -> None:
 def talent_placements():
     """Current placements, ordered by id, in pages: ``?after=<id>&limit=<n>`` (keyset paging)."""
     filters, problems = _filters()
-    limit = request.args.get("limit", DEFAULT_LIMIT, type=int)
-    after = request.args.get("after", 0, type=int)
-    if not 1 <= limit <= MAX_LIMIT:
+    limit, after = _whole(request.args.get("limit"), DEFAULT_LIMIT), _whole(request.args.get("after"), 0)
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         problems["limit"] = f"limit must be 1-{MAX_LIMIT}"
+        limit = DEFAULT_LIMIT
+    if after is None or after < 0:
+        problems["after"] = "after must be a placement id (a whole number)"
     if problems:
         db.session.commit()
         return jsonify(error="bad_request", message="invalid parameters", problems=problems), 400

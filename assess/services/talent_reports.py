@@ -51,6 +51,12 @@ class Filters:
                    unit_id=_int(args.get("unit")), job_level=job if job in JOB_LEVELS else None,
                    wave_id=_int(args.get("wave")), version=_int(args.get("version")))
 
+    def unread(self, args: Mapping) -> list[str]:
+        """The filters given in ``args`` that could not be read: they must not silently widen the scope."""
+        names = {"cluster": "cluster", "agency": "agency_id", "unit": "unit_id", "job_level": "job_level",
+                 "wave": "wave_id", "version": "version"}
+        return [name for name, attr in names.items() if args.get(name) and getattr(self, attr) is None]
+
     def as_args(self, **override) -> dict:
         names = {"cluster": "cluster", "agency_id": "agency", "unit_id": "unit", "job_level": "job_level",
                  "wave_id": "wave", "version": "version"}

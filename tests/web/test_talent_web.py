@@ -174,6 +174,12 @@ def test_api_needs_a_bearer_token_not_the_session(client, app, mapped, admin):
     summary = api.get("/api/talent/summary", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert summary["total"]["assessed"] == 3 and summary["total"]["pending"] == 1 and summary["total"]["boxes"]["9"] == 1
     assert api.get("/api/talent/placements?limit=5000", headers={"Authorization": f"Bearer {token}"}).status_code == 400
+    # A filter that cannot be read is refused, never dropped (which would hand out everyone).
+    for query in ("placements?unit=abc", "placements?version=abc", "placements?limit=abc", "placements?after=abc",
+                  "placements?after=-5", "summary?unit=abc"):
+        refused = api.get(f"/api/talent/{query}", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 400, query
+    assert client.get("/admin/talent/export?format=csv&cluster=9").status_code == 400
     with app.app_context():
         token_id = db.session.execute(select(ApiToken.id)).scalar_one()
         assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "api.talent_placements")) == 2
