@@ -154,6 +154,16 @@ def register_hooks(app: Flask) -> None:
         values["v"] = digests[filename]
 
     @app.before_request
+    def absurd_page_number():
+        """?page=99999999999999999999 would overflow the database's integer: no such page (404),
+        as for page=-1 or page=abc."""
+        page = request.args.get("page", "")
+        if len(page) > 9:
+            from flask import abort
+
+            abort(404)
+
+    @app.before_request
     def idle_timeout():
         """End a session that has been idle longer than PERMANENT_SESSION_LIFETIME.
 

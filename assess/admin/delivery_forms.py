@@ -35,6 +35,13 @@ class DecimalField(FloatField):
         super().process_formdata(valuelist)
 
 
+def _id(raw) -> int | None:
+    """A database id from a select's value; None for anything else (a hand-made request), which the
+    spec check then reports as an unknown competency instead of failing."""
+    raw = str(raw or "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
 class SectionForm(SubForm):
     """One part of a test: a competency and how its items are chosen."""
 
@@ -64,7 +71,7 @@ class SectionForm(SubForm):
             return None  # an empty row: no part
         codes = [c for c in _SPLIT.split(self.item_codes.data or "") if c]
         return spec_service.SectionInput(
-            competency_id=int(self.competency.data), method=self.method.data,
+            competency_id=_id(self.competency.data), method=self.method.data,
             n_items=self.n_items.data, item_codes=codes if self.method.data == "fixed" else [],
             per_level={n: f.data for n, f in enumerate(self.levels(), start=1) if f.data} if self.method.data == "random" else {},
             min_items=self.min_items.data, max_items=self.max_items.data, se_target=self.se_target.data,

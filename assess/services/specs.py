@@ -77,6 +77,7 @@ MESSAGES = {
     "bank_unknown_items": _l("These item codes are not operational items of %(competency)s: %(codes)s"),
     "bank_too_few": _l("%(competency)s has %(available)d operational items; the form needs %(needed)d."),
     "bank_too_few_level": _l("%(competency)s has %(available)d operational items at level %(level)d; the form needs %(needed)d."),
+    "bank_unknown_subdomains": _l("No operational item of %(competency)s has the subdomain %(names)s (the subdomains of its items: %(known)s)."),
     "bank_pool_small": _l("The adaptive pool of %(competency)s has %(available)d operational items; it needs at least the maximum test length, %(needed)d."),
     "bank_params": _l("Operational items of %(competency)s have unusable IRT parameters: %(error)s"),
     "exposure_unreachable": _l("An exposure target of %(target)d%% cannot be met by %(competency)s: exposure rates add up to the test length, so up to %(needed)d items per person need at least %(min_pool)d operational items (there are %(available)d)."),
@@ -393,9 +394,17 @@ def _check_section(section: TestSection, *, simulees: int, seed: int) -> dict:
         hi = section.max_items or CAT_DEFAULT_MAX
         se = section.se_target or CAT_DEFAULT_SE
         out["needed"] = hi
+        wanted = list((settings.get("content") or {}).get("subdomains") or [])
+        unknown = sorted(set(wanted) - {item.current.subdomain for item in pool})
+        if unknown:  # a typo would leave content balancing silently doing nothing
+            out["problems"].append({"code": "bank_unknown_subdomains", "params": {
+                "competency": name, "names": ", ".join(unknown),
+                "known": ", ".join(sorted({i.current.subdomain for i in pool if i.current.subdomain})) or "—"}})
         if len(pool) < hi:
             out["problems"].append({"code": "bank_pool_small", "params": {
                 "competency": name, "available": len(pool), "needed": hi}})
+        elif unknown:
+            pass
         else:
             try:
                 bank = scoring.bank_of([item.current for item in pool])

@@ -185,6 +185,10 @@ def validate_settings(doc: Mapping, *, batteries: Iterable[str], competencies: I
             problems["predikat_scores"] = _l("Every predikat needs a score from 0 to 100.")
         else:
             scores[predikat] = number
+    ordered = [scores[p] for p in PREDIKAT if p in scores]
+    if "predikat_scores" not in problems and any(a < b for a, b in zip(ordered, ordered[1:])):
+        # "Sangat Baik" below "Baik" would put the best-rated people in the bottom row of the 9-box
+        problems["predikat_scores"] = _l("Predikat scores must not rise from Sangat Baik down to Sangat Kurang.")
     s["predikat_scores"] = scores
     if s["skp_year"] not in (None, ""):
         year = _number(s["skp_year"])

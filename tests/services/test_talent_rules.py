@@ -183,6 +183,11 @@ def test_invalid_settings_are_refused_with_a_problem_per_key():
         talent.validate_settings(bad, batteries=batteries)
     assert set(error.value.problems) == {"bands_mapping", "potential_cuts", "readiness_levels"}
     assert talent.validate_settings(talent.DEFAULT_SETTINGS, batteries=batteries) == talent.with_defaults({})
+    upside_down = dict(talent.DEFAULT_SETTINGS, predikat_scores={**talent.DEFAULT_SETTINGS["predikat_scores"],
+                                                                 "sangat_baik": 0.0})
+    with pytest.raises(talent.TalentError) as error:
+        talent.validate_settings(upside_down, batteries=batteries)
+    assert set(error.value.problems) == {"predikat_scores"}
 
 
 def test_a_jpm_over_some_of_the_required_competencies_is_no_jpm():

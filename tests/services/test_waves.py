@@ -68,6 +68,21 @@ def test_cat_pool_smaller_than_max_items_is_refused(ctx, make_competency):
     assert "simulation" not in report["sections"][0]
 
 
+def test_cat_subdomains_the_bank_does_not_have_are_refused(ctx, make_competency):
+    """A typo in 'subdomains to cover' would leave content balancing doing nothing: the check says so."""
+    mc = make_competency("V.06", "mc", n=40, subdomains=("keamanan", "etika"))
+    spec = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=5, max_items=15, se_target=0.4,
+                                                     content_subdomains=["keamanan", "etka"])))
+    report = specs.activate(spec)
+    assert not spec.is_active
+    [problem] = report["sections"][0]["problems"]
+    assert problem["code"] == "bank_unknown_subdomains" and problem["params"]["names"] == "etka"
+    assert problem["params"]["known"] == "etika, keamanan"
+    good = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=5, max_items=15, se_target=0.4,
+                                                     content_subdomains=["keamanan", "etika"]), code="S2"))
+    assert specs.activate(good)["ok"] and good.is_active
+
+
 def test_cat_check_simulates_and_activates(ctx, make_competency):
     mc = make_competency("V.05", "mc", n=60)
     spec = specs.create_spec(spec_input(SectionInput(mc, "cat", min_items=5, max_items=15, se_target=0.4)))

@@ -178,3 +178,10 @@ def test_admin_pages_name_statuses_and_clusters_in_words(client, make_user, make
     assert "Operasional" in dashboard and "<td>operational</td>" not in dashboard
     new_wave = client.get("/admin/waves/new").get_data(as_text=True)
     assert "(klaster 3)" in new_wave and "(cluster 3)" not in new_wave
+
+
+def test_an_absurd_page_number_is_not_found_not_a_server_error(client, make_user, login):
+    login(make_user("admin"))
+    for path in ("/admin/participants", "/admin/bank/", "/admin/audit"):
+        assert client.get(f"{path}?page=99999999999999999999").status_code == 404
+        assert client.get(f"{path}?page=2").status_code in (200, 404)
