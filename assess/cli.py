@@ -547,6 +547,12 @@ def jobs_worker(burst: bool) -> None:
     q = jobs.queue()
     if q is None:
         raise click.ClickException("REDIS_URL is not set: there is no job queue to work on")
+    from redis.exceptions import RedisError
+
+    try:
+        q.connection.ping()
+    except RedisError as error:
+        raise click.ClickException(f"cannot reach Redis at {current_app.config['REDIS_URL']}: {error}") from None
     click.echo(f"worker on queue {q.name!r} at {current_app.config['REDIS_URL']}")
     SimpleWorker([q], connection=q.connection).work(burst=burst, with_scheduler=False)
 

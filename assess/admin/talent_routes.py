@@ -242,7 +242,7 @@ def talent_export():
             return exports.csv_chunks(filters, settings)
         return exports.xlsx_chunks(filters, settings, cluster_names=names)
 
-    response = Response(_streamed(body), mimetype=exports.CSV_MIME if fmt == "csv" else exports.XLSX_MIME)
+    response = Response(_streamed(body), content_type=exports.CSV_MIME if fmt == "csv" else exports.XLSX_MIME)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -157,6 +157,15 @@ def _split_roles(raw: Any) -> list[str]:
     return [part.strip() for part in re.split(r"[;,|]", text(raw)) if part.strip()]
 
 
+def _stored(agency: Agency, key: str) -> Any:
+    """An agency's stored value as an import would write it (strategic roles in their canonical
+    order), so that re-importing an export changes nothing."""
+    value = getattr(agency, key)
+    if key == "strategic_role" and value and value.get("roles"):
+        value = {**value, "roles": [c for c in STRATEGIC_ROLES if c in value["roles"]]}
+    return value
+
+
 def strategic_role(roles: Any, proximity: Any, urgency: Any, fields: Fields) -> Optional[dict]:
     """The strategic-role document, or None when nothing is set; problems go to ``fields``."""
     codes = _split_roles(roles)
@@ -480,7 +489,7 @@ def import_orgs(filename: str, data: bytes, *, actor: Optional[User] = None, dry
     source_reason = f"import {filename}"
     for number, raw, values in agency_rows_ok:
         agency = existing.get(values["code"])
-        changed = agency is None or any(getattr(agency, k) != v for k, v in values.items())
+        changed = agency is None or any(_stored(agency, k) != v for k, v in values.items())
         if agency is not None and agency.cluster != values["cluster"]:
             result.cluster_changes += 1
         result.bump("agencies_created" if agency is None else "agencies_updated" if changed else "agencies_unchanged")

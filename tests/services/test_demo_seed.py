@@ -88,3 +88,9 @@ def test_exposure_command_sets_sympson_hetter_parameters(runner, app, make_compe
     unreachable = runner.invoke(args=["bank", "exposure", "--competency", "X.01", "--target", "0.1", "--max-items", "8"])
     assert unreachable.exit_code == 1 and "unreachable" in unreachable.output  # one line, not a traceback
     assert unreachable.exception is None or isinstance(unreachable.exception, SystemExit)
+
+
+def test_the_job_worker_says_in_one_line_when_redis_is_unreachable(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
+    result = runner.invoke(args=["jobs", "worker", "--burst"])
+    assert result.exit_code == 1 and "cannot reach Redis" in result.output

@@ -204,3 +204,12 @@ def test_cluster_change_by_form_is_recorded_with_reason(ctx):
     assert unit.effective_cluster == 1 and agency.cluster == 3
     with pytest.raises(orgs.OrgError):
         orgs.save_agency(None, dict(raw, code="LAIN"))  # the same name twice
+
+
+def test_re_importing_an_export_changes_nothing_even_with_roles_stored_out_of_order(ctx):
+    agency = make_agency("BSSNX", 2)
+    roles = list(orgs.STRATEGIC_ROLES)
+    agency.strategic_role = {"roles": [roles[2], roles[0]], "proximity": "high"}
+    db.session.flush()
+    result = orgs.import_orgs("orgs.xlsx", orgs.export_orgs_xlsx(), dry_run=True)
+    assert result.counts.get("agencies_updated", 0) == 0 and result.counts["agencies_unchanged"] == 1

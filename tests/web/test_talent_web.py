@@ -74,6 +74,7 @@ def test_admin_export_streams_a_workbook_and_is_audited(client, app, mapped, adm
     assert len(list(workbook.worksheets[-1].iter_rows())) == 1 + 3
     csv_response = client.get("/admin/talent/export?format=csv")
     assert csv_response.get_data().startswith(b"\xef\xbb\xbf")
+    assert csv_response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once, not twice
     with app.app_context():
         rows = db.session.execute(select(AuditLog).where(AuditLog.action == "talent.export")).scalars().all()
         assert [(r.actor_id, r.detail["format"], r.detail["rows"]) for r in rows] == [(admin.id, "xlsx", 3), (admin.id, "csv", 3)]
