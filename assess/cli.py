@@ -266,6 +266,13 @@ def create_staff(username: str, name: str, role: str, password: str) -> None:
     from assess.services import audit
     from assess.services.accounts import new_session_token
 
+    import re
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]{2,63}", username):
+        raise click.ClickException("the username is 3-64 letters, digits, dots, dashes or underscores, "
+                                   "starting with a letter (not a NIP: participants sign in with theirs)")
+    if not name.strip():
+        raise click.ClickException("give the person's name (--name)")
     if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise click.ClickException(f"username {username!r} is already taken")
     if len(password) < 12:

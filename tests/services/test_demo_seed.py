@@ -94,3 +94,12 @@ def test_the_job_worker_says_in_one_line_when_redis_is_unreachable(app, runner, 
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens on port 1
     result = runner.invoke(args=["jobs", "worker", "--burst"])
     assert result.exit_code == 1 and "cannot reach Redis" in result.output
+
+
+def test_create_staff_refuses_usernames_that_cannot_be_typed_back_and_empty_names(app, runner):
+    base = ["users", "create-staff", "--role", "assessor", "--password", "kata-sandi-panjang-1"]
+    for username, name in (("Bad Name", "Budi"), ("198507142010011003", "Budi"), ("ok.user", " ")):
+        result = runner.invoke(args=base + ["--username", username, "--name", name])
+        assert result.exit_code == 1, (username, result.output)
+    good = runner.invoke(args=base + ["--username", "asesor.baru", "--name", "Budi Santoso"])
+    assert good.exit_code == 0 and "Created assessor asesor.baru" in good.output
