@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from assess.forms_i18n import AppForm, SubForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField, DateTimeLocalField, FieldList, FloatField, FormField, IntegerField, SelectField,
@@ -16,7 +15,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from assess.forms_i18n import AppForm, SubForm
 from assess.services import specs as spec_service
+from assess.services.tabular import whole_number
 from assess.services.waves import MAX_EXTRA_MINUTES, MAX_INTERVENTION_MINUTES
 
 MAX_SECTIONS = 20
@@ -33,13 +34,6 @@ class DecimalField(FloatField):
         if valuelist:
             valuelist = [v.strip().replace(",", ".") if isinstance(v, str) else v for v in valuelist]
         super().process_formdata(valuelist)
-
-
-def _id(raw) -> int | None:
-    """A database id from a select's value; None for anything else (a hand-made request), which the
-    spec check then reports as an unknown competency instead of failing."""
-    raw = str(raw or "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
 class SectionForm(SubForm):
@@ -71,7 +65,7 @@ class SectionForm(SubForm):
             return None  # an empty row: no part
         codes = [c for c in _SPLIT.split(self.item_codes.data or "") if c]
         return spec_service.SectionInput(
-            competency_id=_id(self.competency.data), method=self.method.data,
+            competency_id=whole_number(self.competency.data), method=self.method.data,  # None: unknown
             n_items=self.n_items.data, item_codes=codes if self.method.data == "fixed" else [],
             per_level={n: f.data for n, f in enumerate(self.levels(), start=1) if f.data} if self.method.data == "random" else {},
             min_items=self.min_items.data, max_items=self.max_items.data, se_target=self.se_target.data,

@@ -25,6 +25,7 @@ from assess.models import (
 )
 from assess.models import Response as Answer
 from assess.services import audit, delivery, specs as spec_service, waves as wave_service
+from assess.services.tabular import whole_number
 from assess.services.specs import SpecError
 from assess.services.waves import EnrolmentFileError, WaveError
 
@@ -213,7 +214,7 @@ def _wave_choices(form: WaveForm, wave: Wave | None) -> None:
 def _wave_input(form: WaveForm) -> wave_service.WaveInput:
     return wave_service.WaveInput(
         code=form.code.data or "", name=form.name.data or "",
-        spec_id=int(form.spec_id.data) if (form.spec_id.data or "").isdigit() and len(form.spec_id.data) < 10 else None,
+        spec_id=whole_number(form.spec_id.data),
         opens_local=form.opens_at.data, closes_local=form.closes_at.data, timezone=form.timezone.data,
         cluster=(int(form.cluster.data) if form.cluster.data.isdigit() else 0) if form.cluster.data else None,
         agency_ids=list(form.agency_ids.data or []), unit_ids=list(form.unit_ids.data or []),

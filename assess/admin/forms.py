@@ -5,13 +5,13 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from assess.forms_i18n import AppForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from assess.forms_i18n import AppForm
 from assess.models.bank import IRT_MODELS
 
 N_OPTIONS = 5

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from assess.forms_i18n import AppForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField, FloatField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField,
@@ -11,6 +10,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from assess.forms_i18n import AppForm
 from assess.models import JOB_LEVELS
 from assess.models.people import AGENCY_KINDS, PREDIKAT
 from assess.services.orgs import CLUSTERS, GRADES, KIND_LABELS, STRATEGIC_ROLES

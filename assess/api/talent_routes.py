@@ -17,6 +17,7 @@ from assess.extensions import db
 from assess.models import Agency, TalentPlacement, Unit, User, Wave
 from assess.services import api_tokens, exports, talent
 from assess.services import talent_reports as reports
+from assess.services.tabular import whole_number
 
 TP = TalentPlacement
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -60,13 +61,6 @@ def _filters() -> tuple[reports.Filters, dict]:
     return filters, problems
 
 
-def _whole(raw: str | None, default: int) -> int | None:
-    """A query-string integer: the default when absent, None when not a whole number."""
-    if raw is None or raw == "":
-        return default
-    return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 12 else None
-
-
 def _audit(action: str, detail: dict) -> None:
     from assess.services import audit
 
@@ -79,11 +73,11 @@ def _audit(action: str, detail: dict) -> None:
 def talent_placements():
     """Current placements, ordered by id, in pages: ``?after=<id>&limit=<n>`` (keyset paging)."""
     filters, problems = _filters()
-    limit, after = _whole(request.args.get("limit"), DEFAULT_LIMIT), _whole(request.args.get("after"), 0)
-    if limit is None or not 1 <= limit <= MAX_LIMIT:
+    limit = whole_number(request.args.get("limit") or DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after = whole_number(request.args.get("after") or 0, 0)
+    if limit is None:
         problems["limit"] = f"limit must be 1-{MAX_LIMIT}"
-        limit = DEFAULT_LIMIT
-    if after is None or after < 0:
+    if after is None:
         problems["after"] = "after must be a placement id (a whole number)"
     if problems:
         db.session.commit()

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from assess.forms_i18n import AppForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from assess.forms_i18n import AppForm
 from assess.services.identity import NipError, parse_nip
 
 

@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from assess.forms_i18n import AppForm
 from wtforms import BooleanField, SubmitField
 from wtforms.validators import DataRequired
+
+from assess.forms_i18n import AppForm
 
 
 class ConsentForm(AppForm):

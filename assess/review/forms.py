@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from assess.forms_i18n import AppForm
 from wtforms import HiddenField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from assess.forms_i18n import AppForm
 
 REASONS = [
     ("measurement_error", _l("Measurement imprecise (large SE)")),

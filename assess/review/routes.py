@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -63,6 +63,7 @@ def _case_or_error(attempt_id: int):
 def report_page(attempt_id: int):
     case_ = _case_or_error(attempt_id)
     data = report.build(case_.attempt, with_items=True)
+    competencies = {line.competency.id: line.competency for line in data.lines}
     override = OverrideForm()
     override.competency_id.choices = [(line.competency.id, f"{line.competency.code} {line.competency.name_id}") for line in data.lines]
     pending = review._pending(case_)
@@ -77,23 +78,21 @@ def report_page(attempt_id: int):
                            assessors=assessors,
                            note=NoteForm(), confirm=ConfirmForm(), pending=pending, assessor=assessor,
                            timeline=review.timeline(attempt_id), z90=report.Z90, reason_labels=dict(REASONS),
-                           competency_names={line.competency.id: f"{line.competency.code} "
-                                             f"{line.competency.name_id if str(get_locale()) == 'id' else line.competency.name_en}"
-                                             for line in data.lines},
-                           evidence=lambda value: _readable(value, {line.competency.id: line.competency.code
-                                                                    for line in data.lines}))
+                           competencies=competencies, evidence=lambda value: _readable(value, competencies))
 
 
-def _readable(value, codes: dict) -> str:
+def _readable(value, competencies: dict) -> str:
     """A flag's evidence as text, competencies by code rather than by database id."""
     if isinstance(value, dict):
-        rest = ", ".join(f"{key}: {_readable(item, codes)}" for key, item in value.items() if key != "competency_id")
+        rest = ", ".join(f"{key}: {_readable(item, competencies)}" for key, item in value.items()
+                         if key != "competency_id")
         if "competency_id" in value:  # "R.01 (se: 0.8, n_items: 4)"
-            code = str(codes.get(value["competency_id"], value["competency_id"]))
+            comp = competencies.get(value["competency_id"])
+            code = comp.code if comp else str(value["competency_id"])
             return f"{code} ({rest})" if rest else code
         return rest
     if isinstance(value, list):
-        return "; ".join(_readable(item, codes) for item in value)
+        return "; ".join(_readable(item, competencies) for item in value)
     return str(value)
 
 

@@ -10,8 +10,8 @@ from collections import Counter
 from typing import Optional
 
 import numpy as np
-from scipy.stats import norm
 from flask import current_app, has_app_context
+from scipy.stats import norm
 from sqlalchemy import func, select
 
 from assess.extensions import db

@@ -394,25 +394,22 @@ def _check_section(section: TestSection, *, simulees: int, seed: int) -> dict:
         hi = section.max_items or CAT_DEFAULT_MAX
         se = section.se_target or CAT_DEFAULT_SE
         out["needed"] = hi
-        wanted = list((settings.get("content") or {}).get("subdomains") or [])
-        unknown = sorted(set(wanted) - {item.current.subdomain for item in pool})
+        subdomains = list((settings.get("content") or {}).get("subdomains") or [])
+        known = {item.current.subdomain for item in pool if item.current.subdomain}
+        unknown = sorted(set(subdomains) - known)
         if unknown:  # a typo would leave content balancing silently doing nothing
             out["problems"].append({"code": "bank_unknown_subdomains", "params": {
-                "competency": name, "names": ", ".join(unknown),
-                "known": ", ".join(sorted({i.current.subdomain for i in pool if i.current.subdomain})) or "—"}})
+                "competency": name, "names": ", ".join(unknown), "known": ", ".join(sorted(known)) or "—"}})
         if len(pool) < hi:
             out["problems"].append({"code": "bank_pool_small", "params": {
                 "competency": name, "available": len(pool), "needed": hi}})
-        elif unknown:
-            pass
-        else:
+        elif not unknown:
             try:
                 bank = scoring.bank_of([item.current for item in pool])
             except (ValueError, TypeError) as error:
                 out["problems"].append({"code": "bank_params", "params": {"competency": name, "error": str(error)}})
             else:
-                content = delivery.content_targets(list((settings.get("content") or {}).get("subdomains") or []),
-                                                   [item.current.subdomain for item in pool])
+                content = delivery.content_targets(subdomains, [item.current.subdomain for item in pool])
                 target = settings.get("exposure_max")
                 # Parameters of an earlier check go: calibrated again for the design as it is now,
                 # or, without a target, the items' bank-wide ones apply.

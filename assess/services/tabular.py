@@ -140,6 +140,16 @@ def parse_int(value: Any) -> Optional[int]:
     return None
 
 
+MAX_ID = 2**31 - 1  # the largest id or count a query may carry (PostgreSQL integer)
+
+
+def whole_number(value: Any, low: int = 1, high: int = MAX_ID) -> Optional[int]:
+    """A whole number in [low, high] from a form or query-string value; None for anything else
+    (absent, 'abc', '-1', 10**20), so that no hand-made request reaches the database as one."""
+    number = parse_int(value)
+    return number if number is not None and low <= number <= high else None
+
+
 def parse_float(value: Any) -> Optional[float]:
     """A number cell; a decimal comma is accepted ('87,5'). None when it is not a number."""
     if isinstance(value, bool):

@@ -19,18 +19,9 @@ from assess.models import (
     User, Wave,
 )
 from assess.services.talent import GRID, TALENT_POOL, latest_settings
+from assess.services.tabular import whole_number
 
 TP = TalentPlacement
-
-
-def _int(value: Any, low: int = 1, high: Optional[int] = None) -> Optional[int]:
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    if number < low or (high is not None and number > high):
-        return None
-    return number
 
 
 @dataclass
@@ -47,9 +38,9 @@ class Filters:
     @classmethod
     def from_args(cls, args: Mapping) -> "Filters":
         job = args.get("job_level") or None
-        return cls(cluster=_int(args.get("cluster"), 1, 5), agency_id=_int(args.get("agency")),
-                   unit_id=_int(args.get("unit")), job_level=job if job in JOB_LEVELS else None,
-                   wave_id=_int(args.get("wave")), version=_int(args.get("version")))
+        return cls(cluster=whole_number(args.get("cluster"), 1, 5), agency_id=whole_number(args.get("agency")),
+                   unit_id=whole_number(args.get("unit")), job_level=job if job in JOB_LEVELS else None,
+                   wave_id=whole_number(args.get("wave")), version=whole_number(args.get("version")))
 
     def unread(self, args: Mapping) -> list[str]:
         """The filters given in ``args`` that could not be read: they must not silently widen the scope."""

@@ -177,7 +177,7 @@ def test_api_needs_a_bearer_token_not_the_session(client, app, mapped, admin):
     assert api.get("/api/talent/placements?limit=5000", headers={"Authorization": f"Bearer {token}"}).status_code == 400
     # A filter that cannot be read is refused, never dropped (which would hand out everyone).
     for query in ("placements?unit=abc", "placements?version=abc", "placements?limit=abc", "placements?after=abc",
-                  "placements?after=-5", "summary?unit=abc"):
+                  "placements?after=-5", "summary?unit=abc", "placements?unit=99999999999999999999"):
         refused = api.get(f"/api/talent/{query}", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 400, query
     assert client.get("/admin/talent/export?format=csv&cluster=9").status_code == 400
