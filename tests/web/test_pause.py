@@ -96,7 +96,7 @@ def test_a_paused_attempt_keeps_its_time_refuses_writes_and_does_not_expire(app,
     events = admin.get(url).get_data(as_text=True)
     assert "dijeda oleh admin" in events and "dilanjutkan oleh admin" in events and "memulai tes" in events
     with app.app_context():
-        actions = db.session.execute(select(AuditLog.action).where(AuditLog.action.like("attempt.%"))).scalars().all()
+        actions = db.session.execute(select(AuditLog.action).where(AuditLog.action.like("attempt.%")).order_by(AuditLog.id)).scalars().all()
         assert actions == ["attempt.pause", "attempt.resume"]
         event = db.session.execute(select(AttemptEvent).where(AttemptEvent.kind == "admin_resume")).scalar_one()
         assert 1195 <= event.detail["paused_seconds"] <= 1205
@@ -140,7 +140,7 @@ def test_a_wave_pause_for_one_agency_leaves_the_others_running_and_resume_gives_
     assert after.paused_at is None
     assert abs((after.deadline_at - before).total_seconds()) < 3  # 7 minutes back: the same distance to now
     with app.app_context():
-        actions = db.session.execute(select(AuditLog.action).where(AuditLog.action.like("wave.%"))).scalars().all()
+        actions = db.session.execute(select(AuditLog.action).where(AuditLog.action.like("wave.%")).order_by(AuditLog.id)).scalars().all()
         assert actions == ["wave.pause", "wave.resume"]
 
 

@@ -183,7 +183,7 @@ def test_four_eyes_override_and_audit(app, client, world, login):
         assert case.state == "overridden"
         original = db.session.execute(select(Score.level).where(Score.attempt_id == attempt, Score.competency_id == world["mc"])).scalar_one()
         assert original == level  # the scored level is kept
-        actions = [a.action for a in db.session.execute(select(AuditLog).where(AuditLog.target_id == str(attempt))).scalars()]
+        actions = [a.action for a in db.session.execute(select(AuditLog).where(AuditLog.target_id == str(attempt)).order_by(AuditLog.id)).scalars()]
         assert actions == ["review.override", "review.confirm"]
     html = second.get(f"/review/attempts/{attempt}").get_data(as_text=True)
     assert "Penggantian level" in html and "Dikonfirmasi asesor kedua" in html  # the timeline in words
